@@ -1,0 +1,752 @@
+"""A beneficiary's file and the pathway it holds.
+
+Every object that holds personal data is protected from cascading deletes (on_delete=PROTECT): a
+file is closed, withdrawn or anonymised by a service, never removed as a side effect of deleting
+something else. Invariants live in the database (check and unique constraints), so that an import,
+a script or a bug in a form cannot write an impossible pathway.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
+
+from accounts.models import Department, Structure
+
+postcode_validator = RegexValidator(r"^\d{5}$", "Le code postal comporte cinq chiffres.")
+insee_validator = RegexValidator(r"^(\d{5}|2[AB]\d{3})$", "Le code INSEE comporte cinq caractères (ex. 59350, 2A004).")
+allocataire_validator = RegexValidator(
+    r"^\d{1,13}$", "Le numéro allocataire ne contient que des chiffres (13 au plus)."
+)
+
+
+def _choices_check(field: str, choices: type[models.TextChoices], name: str, message: str):
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__in": choices.values}), name=name, violation_error_message=message
+    )
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifié le", auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class BeneficiaryQuerySet(models.QuerySet):
+    def active(self):
+        """Files whose support is ongoing (not ended, rights not closed)."""
+        return self.filter(is_active=True)
+
+    def followed_by(self, user):
+        """Files whose current referent is this user (the denormalised column)."""
+        return self.filter(current_referent=user)
+
+    def in_structures(self, structures):
+        return self.filter(current_structure__in=structures)
+
+
+class BeneficiaryOrganism(models.TextChoices):
+    CAF = "caf", "CAF"
+    MSA = "msa", "MSA"
+
+
+class BeneficiarySex(models.TextChoices):
+    FEMALE = "F", "Femme"
+    MALE = "M", "Homme"
+
+
+class BeneficiaryRsaStatus(models.TextChoices):
+    OPEN = "open", "Droits ouverts"
+    SUSPENDED = "suspended", "Droits suspendus"
+    CLOSED = "closed", "Droits clos"
+
+
+class Beneficiary(TimeStamped):
+    """A person receiving RSA and followed by the Département (the file, *dossier*)."""
+
+    Organism = BeneficiaryOrganism
+
+    Sex = BeneficiarySex
+
+    RsaStatus = BeneficiaryRsaStatus
+
+    public_id = models.UUIDField("identifiant public", default=uuid.uuid4, unique=True, editable=False)
+
+    # Identity. No NIR: the CAF/MSA number identifies the person (CNIL, délibération 2023-095).
+    organism = models.CharField("organisme payeur", max_length=3, choices=Organism.choices)
+    allocataire_number = models.CharField("numéro allocataire", max_length=13, validators=[allocataire_validator])
+    france_travail_id = models.CharField("identifiant France Travail", max_length=20, blank=True)
+    first_name = models.CharField("prénom", max_length=100)
+    last_name = models.CharField("nom d'usage", max_length=100)
+    birth_name = models.CharField("nom de naissance", max_length=100, blank=True)
+    birth_date = models.DateField("date de naissance")
+    sex = models.CharField("sexe", max_length=1, choices=Sex.choices, blank=True)
+
+    # Contact.
+    address_line = models.CharField("adresse", max_length=250, blank=True)
+    postcode = models.CharField("code postal", max_length=5, blank=True, validators=[postcode_validator])
+    commune = models.CharField("commune", max_length=100, blank=True)
+    insee_code = models.CharField("code INSEE", max_length=5, blank=True, validators=[insee_validator])
+    phone = models.CharField("téléphone", max_length=20, blank=True)
+    email = models.EmailField("courriel", blank=True)
+
+    # RSA rights, as the CAF/MSA last reported them.
+    rsa_status = models.CharField("statut des droits RSA", max_length=10, choices=RsaStatus.choices)
+    rsa_status_date = models.DateField("date du statut", null=True, blank=True)
+    sdd = models.BooleanField("soumis aux droits et devoirs", default=True)
+    rsa_entry_date = models.DateField("entrée dans le RSA", null=True, blank=True)
+
+    # Support (accompagnement): ongoing or ended. Ending it never deletes anything.
+    is_active = models.BooleanField("accompagnement en cours", default=True)
+    support_ended_on = models.DateField("fin d'accompagnement", null=True, blank=True)
+
+    # Denormalised for the caseload and the permission layer; kept in step by casework.services
+    # (beneficiary_assign_referent, and the pathway writes for last_activity_at), never by hand.
+    current_referent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="référent·e actuel·le",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    current_structure = models.ForeignKey(
+        Structure,
+        verbose_name="structure référente actuelle",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    last_activity_at = models.DateTimeField("dernière activité", null=True, blank=True)
+
+    objects = BeneficiaryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "bénéficiaire"
+        verbose_name_plural = "bénéficiaires"
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["allocataire_number", "organism"],
+                name="beneficiary_unique_allocataire_per_organism",
+                violation_error_message="Ce numéro allocataire existe déjà pour cet organisme.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(allocataire_number=""),
+                name="beneficiary_allocataire_number_required",
+                violation_error_message="Le numéro allocataire est obligatoire.",
+            ),
+            _choices_check("organism", BeneficiaryOrganism, "beneficiary_organism_valid", "Organisme payeur inconnu."),
+            _choices_check("rsa_status", BeneficiaryRsaStatus, "beneficiary_rsa_status_valid", "Statut RSA inconnu."),
+            models.CheckConstraint(
+                condition=Q(sex__in=[*BeneficiarySex.values, ""]),
+                name="beneficiary_sex_valid",
+                violation_error_message="Sexe inconnu.",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_active=True) | Q(support_ended_on__isnull=False),
+                name="beneficiary_inactive_has_end_date",
+                violation_error_message="Un accompagnement terminé a une date de fin.",
+            ),
+            models.CheckConstraint(
+                condition=Q(current_referent__isnull=True, current_structure__isnull=True)
+                | Q(current_referent__isnull=False, current_structure__isnull=False),
+                name="beneficiary_referent_has_structure",
+                violation_error_message="Le ou la référent·e actuel·le est rattaché·e à une structure.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["current_referent", "last_name", "first_name"], name="benef_referent_name"),
+            models.Index(fields=["current_structure", "last_name", "first_name"], name="benef_structure_name"),
+            models.Index(fields=["rsa_status"], name="benef_rsa_status"),
+            models.Index(fields=["last_activity_at"], name="benef_last_activity"),
+            models.Index(fields=["last_name", "first_name"], name="benef_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.last_name.upper()} {self.first_name}"
+
+
+class HouseholdMemberRelationship(models.TextChoices):
+    SPOUSE = "spouse", "Conjoint·e"
+    CHILD = "child", "Enfant"
+    OTHER = "other", "Autre personne à charge"
+
+
+class HouseholdMember(TimeStamped):
+    """A member of the beneficiary's household (*foyer*): spouse, child, other dependant."""
+
+    Relationship = HouseholdMemberRelationship
+
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="household_members"
+    )
+    relationship = models.CharField("lien", max_length=10, choices=Relationship.choices)
+    first_name = models.CharField("prénom", max_length=100)
+    last_name = models.CharField("nom", max_length=100)
+    birth_date = models.DateField("date de naissance", null=True, blank=True)
+    is_dependent = models.BooleanField("à charge", default=False)
+
+    class Meta:
+        verbose_name = "membre du foyer"
+        verbose_name_plural = "membres du foyer"
+        ordering = ["beneficiary", "relationship", "birth_date"]
+        constraints = [
+            _choices_check(
+                "relationship", HouseholdMemberRelationship, "household_relationship_valid", "Lien familial inconnu."
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name} ({self.get_relationship_display()})"
+
+
+class ReferentAssignment(TimeStamped):
+    """Who followed the file, from when to when, in which structure, and why (history kept)."""
+
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="assignments"
+    )
+    referent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="référent·e", on_delete=models.PROTECT, related_name="assignments"
+    )
+    structure = models.ForeignKey(
+        Structure, verbose_name="structure", on_delete=models.PROTECT, related_name="assignments"
+    )
+    started_at = models.DateTimeField("début")
+    ended_at = models.DateTimeField("fin", null=True, blank=True)
+    reason = models.TextField("motif", blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="désigné·e par",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "désignation de référent·e"
+        verbose_name_plural = "désignations de référent·e"
+        ordering = ["beneficiary", "-started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="assignment_ends_after_start",
+                violation_error_message="Une désignation ne peut pas se terminer avant de commencer.",
+            ),
+            models.UniqueConstraint(
+                fields=["beneficiary"],
+                condition=Q(ended_at__isnull=True),
+                name="assignment_one_current_per_beneficiary",
+                violation_error_message="Ce dossier a déjà un·e référent·e en cours.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["referent", "ended_at"], name="assignment_referent"),
+            models.Index(fields=["structure", "ended_at"], name="assignment_structure"),
+        ]
+
+    def __str__(self):
+        return f"{self.referent} → {self.beneficiary} depuis le {self.started_at:%d/%m/%Y}"
+
+
+class OrientationTrack(models.TextChoices):
+    PROFESSIONAL = "professional", "Professionnelle"
+    SOCIAL = "social", "Sociale"
+    SOCIO_PROFESSIONAL = "socio_professional", "Socio-professionnelle"
+
+
+class OrientationStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposée"
+    DECIDED = "decided", "Décidée"
+    REFUSED = "refused", "Refusée"
+    SUPERSEDED = "superseded", "Remplacée"
+
+
+class Orientation(TimeStamped):
+    """An orientation decision: the track and the *organisme référent*."""
+
+    Track = OrientationTrack
+
+    Status = OrientationStatus
+
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="orientations"
+    )
+    track = models.CharField("parcours", max_length=20, choices=Track.choices)
+    organisme_referent = models.ForeignKey(
+        Structure, verbose_name="organisme référent", on_delete=models.PROTECT, related_name="orientations"
+    )
+    status = models.CharField("statut", max_length=12, choices=Status.choices, default=Status.PROPOSED)
+    decided_on = models.DateField("date de décision", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="décidée par",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.TextField("motif", blank=True)
+
+    class Meta:
+        verbose_name = "orientation"
+        verbose_name_plural = "orientations"
+        ordering = ["beneficiary", "-decided_on", "-created_at"]
+        constraints = [
+            _choices_check("track", OrientationTrack, "orientation_track_valid", "Type de parcours inconnu."),
+            _choices_check("status", OrientationStatus, "orientation_status_valid", "Statut d'orientation inconnu."),
+            models.CheckConstraint(
+                condition=~Q(status="decided") | Q(decided_on__isnull=False),
+                name="orientation_decided_has_date",
+                violation_error_message="Une orientation décidée a une date de décision.",
+            ),
+            models.UniqueConstraint(
+                fields=["beneficiary"],
+                condition=Q(status="decided"),
+                name="orientation_one_current_per_beneficiary",
+                violation_error_message="Ce dossier a déjà une orientation en vigueur.",
+            ),
+        ]
+        indexes = [models.Index(fields=["track", "status"], name="orientation_track_status")]
+
+    def __str__(self):
+        return f"Orientation {self.get_track_display().lower()} ({self.get_status_display().lower()})"
+
+
+class ContractKind(models.TextChoices):
+    CER = "cer", "Contrat d'engagement réciproque (CER)"
+    PPAE = "ppae", "Projet personnalisé d'accès à l'emploi (PPAE)"
+    CONTRAT_ENGAGEMENT = "contrat_engagement", "Contrat d'engagement"
+
+
+class ContractStatus(models.TextChoices):
+    DRAFT = "draft", "Brouillon"
+    SIGNED = "signed", "Signé"
+    TERMINATED = "terminated", "Résilié"
+    CANCELLED = "cancelled", "Annulé"
+
+
+class Contract(TimeStamped):
+    """A contract of the pathway: CER, PPAE (before 2025) or contrat d'engagement (since 2025)."""
+
+    Kind = ContractKind
+
+    Status = ContractStatus
+
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="contracts"
+    )
+    kind = models.CharField("type", max_length=20, choices=Kind.choices)
+    status = models.CharField("statut", max_length=12, choices=Status.choices, default=Status.DRAFT)
+    start_date = models.DateField("début")
+    end_date = models.DateField("fin")
+    signed_on = models.DateField("signé le", null=True, blank=True)
+    objectives = models.TextField("objectifs", blank=True)
+    weekly_hours = models.PositiveSmallIntegerField("heures d'activité par semaine", null=True, blank=True)
+    beneficiary_agreed = models.BooleanField("accord du ou de la bénéficiaire", default=False)
+    renews = models.OneToOneField(
+        "self",
+        verbose_name="renouvelle",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="renewed_by",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="rédigé par", on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "contrat"
+        verbose_name_plural = "contrats"
+        ordering = ["beneficiary", "-start_date"]
+        constraints = [
+            _choices_check("kind", ContractKind, "contract_kind_valid", "Type de contrat inconnu."),
+            _choices_check("status", ContractStatus, "contract_status_valid", "Statut de contrat inconnu."),
+            models.CheckConstraint(
+                condition=Q(end_date__gt=F("start_date")),
+                name="contract_ends_after_start",
+                violation_error_message="Un contrat ne peut pas se terminer avant de commencer.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(status="cancelled") | Q(signed_on__isnull=False),
+                name="contract_signed_has_date",
+                violation_error_message="Un contrat signé a une date de signature.",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekly_hours__isnull=True) | Q(weekly_hours__lte=60),
+                name="contract_weekly_hours_plausible",
+                violation_error_message="Le nombre d'heures par semaine ne peut pas dépasser 60.",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "end_date"], name="contract_status_end")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} du {self.start_date:%d/%m/%Y} au {self.end_date:%d/%m/%Y}"
+
+
+class StepKind(models.TextChoices):
+    FIRST_APPOINTMENT = "first_appointment", "Premier rendez-vous"
+    DIAGNOSTIC = "diagnostic", "Diagnostic socio-professionnel"
+    ORIENTATION = "orientation", "Décision d'orientation"
+    CONTRACT = "contract", "Signature ou renouvellement de contrat"
+    TRAINING = "training", "Formation"
+    EMPLOYMENT = "employment", "Emploi"
+    INTERNSHIP = "internship", "Stage / immersion"
+    HOUSING = "housing", "Action logement"
+    HEALTH = "health", "Action santé"
+    MOBILITY = "mobility", "Action mobilité"
+    EP_REVIEW = "ep_review", "Passage en équipe pluridisciplinaire"
+    EXIT = "exit", "Sortie du RSA"
+    OTHER = "other", "Autre"
+
+
+class StepStatus(models.TextChoices):
+    PLANNED = "planned", "Prévue"
+    DONE = "done", "Réalisée"
+    CANCELLED = "cancelled", "Annulée"
+    MISSED = "missed", "Non honorée"
+
+
+class Step(TimeStamped):
+    """A dated, typed step of the pathway (*étape*), with its status and outcome."""
+
+    Kind = StepKind
+
+    Status = StepStatus
+
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="steps"
+    )
+    kind = models.CharField("type", max_length=20, choices=Kind.choices)
+    date = models.DateField("date")
+    status = models.CharField("statut", max_length=10, choices=Status.choices, default=Status.PLANNED)
+    outcome = models.TextField("résultat", blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="saisie par", on_delete=models.PROTECT, related_name="+"
+    )
+    author_structure = models.ForeignKey(
+        Structure, verbose_name="structure", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "étape"
+        verbose_name_plural = "étapes"
+        ordering = ["beneficiary", "-date", "-created_at"]
+        constraints = [
+            _choices_check("kind", StepKind, "step_kind_valid", "Type d'étape inconnu."),
+            _choices_check("status", StepStatus, "step_status_valid", "Statut d'étape inconnu."),
+        ]
+        indexes = [models.Index(fields=["beneficiary", "date"], name="step_beneficiary_date")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} – {self.date:%d/%m/%Y}"
+
+
+class Theme(models.TextChoices):
+    EMPLOYMENT = "employment", "Emploi"
+    TRAINING = "training", "Formation"
+    HOUSING = "housing", "Logement"
+    HEALTH = "health", "Santé"
+    MOBILITY = "mobility", "Mobilité"
+    FAMILY = "family", "Famille"
+    FINANCES = "finances", "Budget / finances"
+    OTHER = "other", "Autre"
+
+
+class ObjectiveStatus(models.TextChoices):
+    OPEN = "open", "À engager"
+    IN_PROGRESS = "in_progress", "En cours"
+    ACHIEVED = "achieved", "Atteint"
+    ABANDONED = "abandoned", "Abandonné"
+
+
+class Objective(TimeStamped):
+    """An objective of the pathway, possibly tied to a contract."""
+
+    Status = ObjectiveStatus
+
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="objectives"
+    )
+    contract = models.ForeignKey(
+        Contract,
+        verbose_name="contrat",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contract_objectives",
+    )
+    theme = models.CharField("thème", max_length=12, choices=Theme.choices)
+    title = models.CharField("intitulé", max_length=200)
+    description = models.TextField("description", blank=True)
+    status = models.CharField("statut", max_length=12, choices=Status.choices, default=Status.OPEN)
+    due_date = models.DateField("échéance", null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="saisi par", on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "objectif"
+        verbose_name_plural = "objectifs"
+        ordering = ["beneficiary", "status", "due_date"]
+        constraints = [
+            _choices_check("theme", Theme, "objective_theme_valid", "Thème inconnu."),
+            _choices_check("status", ObjectiveStatus, "objective_status_valid", "Statut d'objectif inconnu."),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class ActionStatus(models.TextChoices):
+    PLANNED = "planned", "Prévue"
+    IN_PROGRESS = "in_progress", "En cours"
+    DONE = "done", "Réalisée"
+    CANCELLED = "cancelled", "Annulée"
+
+
+class Action(TimeStamped):
+    """An action toward an objective."""
+
+    Status = ActionStatus
+
+    objective = models.ForeignKey(Objective, verbose_name="objectif", on_delete=models.PROTECT, related_name="actions")
+    title = models.CharField("intitulé", max_length=200)
+    status = models.CharField("statut", max_length=12, choices=Status.choices, default=Status.PLANNED)
+    due_date = models.DateField("échéance", null=True, blank=True)
+    done_on = models.DateField("réalisée le", null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="saisie par", on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "action"
+        verbose_name_plural = "actions"
+        ordering = ["objective", "due_date"]
+        constraints = [
+            _choices_check("status", ActionStatus, "action_status_valid", "Statut d'action inconnu."),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(done_on__isnull=False),
+                name="action_done_has_date",
+                violation_error_message="Une action réalisée a une date de réalisation.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class AppointmentStatus(models.TextChoices):
+    PLANNED = "planned", "Prévu"
+    HONOURED = "honoured", "Honoré"
+    MISSED = "missed", "Non honoré (absence)"
+    CANCELLED = "cancelled", "Annulé"
+
+
+class Appointment(TimeStamped):
+    """An appointment (*rendez-vous*): planned, then honoured or missed (or cancelled)."""
+
+    Status = AppointmentStatus
+
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="appointments"
+    )
+    scheduled_at = models.DateTimeField("date et heure")
+    location = models.CharField("lieu", max_length=200, blank=True)
+    with_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="avec",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    with_structure = models.ForeignKey(
+        Structure, verbose_name="structure", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    purpose = models.CharField("objet", max_length=200, blank=True)
+    status = models.CharField("statut", max_length=10, choices=Status.choices, default=Status.PLANNED)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="saisi par", on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "rendez-vous"
+        verbose_name_plural = "rendez-vous"
+        ordering = ["beneficiary", "-scheduled_at"]
+        constraints = [
+            _choices_check("status", AppointmentStatus, "appointment_status_valid", "Statut de rendez-vous inconnu."),
+        ]
+        indexes = [
+            models.Index(fields=["beneficiary", "scheduled_at"], name="appointment_benef_when"),
+            models.Index(fields=["status", "scheduled_at"], name="appointment_status_when"),
+        ]
+
+    def __str__(self):
+        return f"Rendez-vous du {self.scheduled_at:%d/%m/%Y %H:%M}"
+
+
+class DiagnosticEducationLevel(models.TextChoices):
+    NONE = "none", "Aucun diplôme"
+    LEVEL_3 = "level_3", "CAP, BEP (niveau 3)"
+    LEVEL_4 = "level_4", "Baccalauréat (niveau 4)"
+    LEVEL_5 = "level_5", "Bac +2 (niveau 5)"
+    LEVEL_6_PLUS = "level_6_plus", "Bac +3 et au-delà (niveau 6 et plus)"
+
+
+class Diagnostic(TimeStamped):
+    """The *diagnostic socio-professionnel*: situation, education, experience, and its barriers."""
+
+    EducationLevel = DiagnosticEducationLevel
+
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="diagnostics"
+    )
+    carried_out_on = models.DateField("réalisé le")
+    situation = models.TextField("situation", blank=True)
+    education_level = models.CharField(
+        "niveau de formation", max_length=15, choices=EducationLevel.choices, blank=True
+    )
+    qualifications = models.TextField("qualifications", blank=True)
+    work_experience = models.TextField("expérience professionnelle", blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="réalisé par", on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "diagnostic"
+        verbose_name_plural = "diagnostics"
+        ordering = ["beneficiary", "-carried_out_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(education_level__in=[*DiagnosticEducationLevel.values, ""]),
+                name="diagnostic_education_level_valid",
+                violation_error_message="Niveau de formation inconnu.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Diagnostic du {self.carried_out_on:%d/%m/%Y}"
+
+
+class BarrierKind(models.TextChoices):
+    HOUSING = "housing", "Logement"
+    MOBILITY = "mobility", "Mobilité"
+    HEALTH = "health", "Santé"
+    CHILDCARE = "childcare", "Garde d'enfants"
+    FINANCES = "finances", "Budget / endettement"
+    LANGUAGE = "language", "Langue / savoirs de base"
+    DIGITAL = "digital", "Numérique"
+    ADMINISTRATIVE = "administrative", "Difficultés administratives"
+
+
+class BarrierSeverity(models.TextChoices):
+    LOW = "low", "Faible"
+    MEDIUM = "medium", "Modéré"
+    HIGH = "high", "Fort"
+
+
+class Barrier(TimeStamped):
+    """A barrier to employment (*frein périphérique*) found by a diagnostic."""
+
+    Kind = BarrierKind
+
+    Severity = BarrierSeverity
+
+    diagnostic = models.ForeignKey(
+        Diagnostic, verbose_name="diagnostic", on_delete=models.PROTECT, related_name="barriers"
+    )
+    kind = models.CharField("frein", max_length=15, choices=Kind.choices)
+    severity = models.CharField("intensité", max_length=6, choices=Severity.choices, default=Severity.MEDIUM)
+    comment = models.TextField("commentaire", blank=True)
+    resolved_on = models.DateField("levé le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "frein périphérique"
+        verbose_name_plural = "freins périphériques"
+        ordering = ["diagnostic", "kind"]
+        constraints = [
+            _choices_check("kind", BarrierKind, "barrier_kind_valid", "Type de frein inconnu."),
+            _choices_check("severity", BarrierSeverity, "barrier_severity_valid", "Intensité inconnue."),
+            models.UniqueConstraint(
+                fields=["diagnostic", "kind"],
+                name="barrier_unique_kind_per_diagnostic",
+                violation_error_message="Ce frein figure déjà dans ce diagnostic.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_kind_display()
+
+
+NOTE_MAX_LENGTH = 5000
+
+
+class NoteVisibility(models.TextChoices):
+    PRIVATE = "private", "Privée (moi seul·e)"
+    SHARED = "shared", "Partagée avec des services ou structures"
+    FOLLOWERS = "followers", "Toutes les personnes qui suivent le dossier"
+
+
+class Note(TimeStamped):
+    """A note written by a professional (*observation*), with who may read it.
+
+    Visibility: private (its author only), shared with the departments and structures listed on it,
+    or all who follow the file. A sensitive note (health and the like) is read only by the people of
+    the structures and departments named on it, whatever their role (see docs/permissions.md).
+    """
+
+    Visibility = NoteVisibility
+
+    MAX_LENGTH = NOTE_MAX_LENGTH
+
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="notes"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="auteur·rice", on_delete=models.PROTECT, related_name="notes"
+    )
+    author_structure = models.ForeignKey(
+        Structure, verbose_name="structure", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    body = models.TextField("texte", max_length=MAX_LENGTH)
+    visibility = models.CharField("visibilité", max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
+    is_sensitive = models.BooleanField("information sensible (santé…)", default=False)
+    shared_with_departments = models.ManyToManyField(
+        Department, verbose_name="partagée avec les services", blank=True, related_name="shared_notes"
+    )
+    shared_with_structures = models.ManyToManyField(
+        Structure, verbose_name="partagée avec les structures", blank=True, related_name="shared_notes"
+    )
+
+    class Meta:
+        verbose_name = "note"
+        verbose_name_plural = "notes"
+        ordering = ["beneficiary", "-created_at"]
+        constraints = [
+            _choices_check("visibility", NoteVisibility, "note_visibility_valid", "Visibilité inconnue."),
+            models.CheckConstraint(
+                condition=~Q(body=""),
+                name="note_body_required",
+                violation_error_message="Une note ne peut pas être vide.",
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("body"), NOTE_MAX_LENGTH),
+                name="note_body_max_length",
+                violation_error_message=f"Une note ne peut pas dépasser {NOTE_MAX_LENGTH} caractères.",
+            ),
+        ]
+        indexes = [models.Index(fields=["beneficiary", "created_at"], name="note_beneficiary_created")]
+
+    def __str__(self):
+        return f"Note de {self.author} du {self.created_at:%d/%m/%Y}"

@@ -1,0 +1,29 @@
+"""Settings for the test suite.
+
+With CI=true the suite must run on PostgreSQL and a real Redis: a missing service is a failure,
+never a skip (tests/conftest.py checks Redis; this module checks the database URL).
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASES
+from config.settings.env import env_bool
+
+CI = env_bool("CI", default=False)
+if CI and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("CI=true: the test suite must run on PostgreSQL; set DATABASE_URL=postgres:///test.")
+if CI and not os.environ.get("CELERY_BROKER_URL"):
+    raise ImproperlyConfigured("CI=true: the test suite needs Redis; set CELERY_BROKER_URL=redis://127.0.0.1:6379/0.")
+
+# Fast hashing: the suite creates many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests call tasks eagerly unless they start a real worker (tests/test_celery_smoke.py).
+CELERY_TASK_ALWAYS_EAGER = True
