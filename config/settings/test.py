@@ -24,6 +24,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Static files come straight from static/ and the apps (also for the browser tests' live server).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests call tasks eagerly unless they start a real worker (tests/test_celery_smoke.py).
 CELERY_TASK_ALWAYS_EAGER = True

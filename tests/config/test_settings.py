@@ -1,0 +1,91 @@
+"""Production settings fail loudly on a missing or bad value instead of falling back to a default."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.settings.env import env_bool, env_int, env_list
+from config.theme import checked_color, contrast_ratio
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "PARCOURS_ENV": "production",
+    "SECRET_KEY": "k" * 20 + "0123456789abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "parcours.example.org",
+    "DATABASE_URL": "postgres://parcours@db.example.org/parcours",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def load_settings(**env):
+    """Import the production settings module in a clean interpreter with the given environment."""
+    clean = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV and key != "DEBUG"}
+    clean.update({key: value for key, value in env.items() if value is not None})
+    code = "import config.settings.base as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)"
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, check=False
+    )
+
+
+def test_production_settings_load_with_every_required_value():
+    result = load_settings(**PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", str(365 * 24 * 3600)]
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CELERY_BROKER_URL"])
+def test_production_refuses_to_start_without(missing):
+    result = load_settings(**{**PRODUCTION_ENV, missing: None})
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_production_refuses_debug():
+    result = load_settings(**PRODUCTION_ENV, DEBUG="true")
+    assert result.returncode != 0
+    assert "DEBUG cannot be on" in result.stderr
+
+
+def test_production_refuses_sqlite():
+    result = load_settings(**{**PRODUCTION_ENV, "DATABASE_URL": "sqlite:///db.sqlite3"})
+    assert result.returncode != 0
+    assert "PostgreSQL" in result.stderr
+
+
+def test_a_typo_in_a_boolean_is_refused(monkeypatch):
+    monkeypatch.setenv("SOME_FLAG", "ture")
+    with pytest.raises(ImproperlyConfigured, match="SOME_FLAG"):
+        env_bool("SOME_FLAG", default=False)
+
+
+def test_integers_are_checked(monkeypatch):
+    monkeypatch.setenv("SESSION_IDLE_MINUTES", "trente")
+    with pytest.raises(ImproperlyConfigured):
+        env_int("SESSION_IDLE_MINUTES", 30)
+    monkeypatch.setenv("SESSION_IDLE_MINUTES", "0")
+    with pytest.raises(ImproperlyConfigured):
+        env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
+    monkeypatch.setenv("SESSION_IDLE_MINUTES", "45")
+    assert env_int("SESSION_IDLE_MINUTES", 30, minimum=1) == 45
+
+
+def test_lists_are_split_on_commas(monkeypatch):
+    monkeypatch.setenv("ALLOWED_HOSTS", "a.example.org, b.example.org,")
+    assert env_list("ALLOWED_HOSTS", []) == ["a.example.org", "b.example.org"]
+
+
+def test_theme_colour_must_be_readable_with_white_text():
+    assert checked_color("PARCOURS_PRIMARY_COLOR", "#1D4F73") == "#1d4f73"
+    with pytest.raises(ImproperlyConfigured, match="contrast"):
+        checked_color("PARCOURS_PRIMARY_COLOR", "#ffd966")
+    with pytest.raises(ImproperlyConfigured, match="#rrggbb"):
+        checked_color("PARCOURS_PRIMARY_COLOR", "blue")
+
+
+def test_contrast_ratio_matches_the_wcag_formula():
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast_ratio("#767676", "#ffffff") == pytest.approx(4.54, abs=0.01)

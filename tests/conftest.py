@@ -1,0 +1,41 @@
+"""Guard rails for the whole suite (as in les-emplois' tests/conftest.py).
+
+- An undefined template variable fails the test instead of rendering as an empty string.
+- With CI=true, PostgreSQL and Redis are required: a missing service is a failure, not a skip
+  (config/settings/test.py refuses a non-PostgreSQL database; the fixture below checks Redis).
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+
+
+class UndefinedTemplateVariable(str):
+    def __mod__(self, other):
+        raise AssertionError(f"Undefined template variable: {other!r}")
+
+    def __bool__(self):
+        # Lets `{% if var %}` on a missing variable stay falsy as Django intends.
+        return False
+
+
+@pytest.fixture(autouse=True)
+def fail_on_undefined_template_variables(request, settings):
+    # Django's own admin templates rely on undefined variables; tests of admin pages opt out.
+    if request.node.get_closest_marker("ignore_unknown_template_variables"):
+        return
+    for template in settings.TEMPLATES:
+        template.setdefault("OPTIONS", {})["string_if_invalid"] = UndefinedTemplateVariable("%s")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ci_requires_real_services():
+    if os.environ.get("CI", "").lower() not in {"1", "true", "yes"}:
+        return
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as error:
+        pytest.fail(f"CI=true but Redis is not reachable at {settings.CELERY_BROKER_URL}: {error}")
