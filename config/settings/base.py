@@ -141,7 +141,13 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0)
+# Behind N reverse proxies (AXES_PROXY_COUNT=N), the client address is read from X-Forwarded-For as
+# the proxies set it; with no proxy, only the connection's address is trusted (a client could forge
+# the header otherwise).
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
 
 # django-guardian: object permissions go through casework.permissions only (docs/permissions.md).
 ANONYMOUS_USER_NAME = None
