@@ -78,8 +78,8 @@ class DepartmentAdmin(DepartmentAdminOnly, admin.ModelAdmin):
 
 @admin.register(Structure)
 class StructureAdmin(DepartmentAdminOnly, admin.ModelAdmin):
-    list_display = ["name", "code", "kind", "department", "commune"]
-    list_filter = ["kind", "department"]
+    list_display = ["name", "code", "kind", "department", "commune", "is_sensitive"]
+    list_filter = ["kind", "department", "is_sensitive"]
     list_select_related = ["department"]
     search_fields = ["name", "code", "commune"]
     prepopulated_fields = {"code": ["name"]}

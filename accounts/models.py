@@ -4,7 +4,7 @@ works where with which role (memberships, dated)."""
 import datetime
 from functools import cached_property
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser, Group, UserManager
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -77,6 +77,11 @@ class Department(models.Model):
     name = models.CharField("nom", max_length=200, unique=True)
     code = models.SlugField("code", max_length=50, unique=True)
     kind = models.CharField("type", max_length=20, choices=Kind.choices)
+    # The group that files are shared with when they are shared with the whole department
+    # (created on first use by casework.permissions; membership of it is read from Membership).
+    group = models.OneToOneField(
+        Group, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="department"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -128,8 +133,21 @@ class Structure(models.Model):
         help_text="Vide pour un partenaire extérieur au Département.",
     )
     commune = models.CharField("commune", max_length=100, blank=True)
+    is_sensitive = models.BooleanField(
+        "structure sensible",
+        default=False,
+        help_text=(
+            "Son nom révèle quelque chose de la personne suivie (ex. centre de soins en addictologie) : "
+            "hors de la structure, il est remplacé par « Structure partenaire »."
+        ),
+    )
+    group = models.OneToOneField(
+        Group, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="structure"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    NEUTRAL_LABEL = "Structure partenaire"
 
     class Meta:
         verbose_name = "structure"
@@ -149,6 +167,14 @@ class Structure(models.Model):
     @property
     def is_external_partner(self) -> bool:
         return self.department_id is None
+
+    def label_for(self, user) -> str:
+        """The name to show this user: a sensitive structure's name only reaches its own people."""
+        if not self.is_sensitive:
+            return self.name
+        if any(membership.structure_id == self.pk for membership in getattr(user, "active_memberships", [])):
+            return self.name
+        return self.NEUTRAL_LABEL
 
 
 class MembershipQuerySet(models.QuerySet):

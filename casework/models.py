@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from accounts.models import Department, Structure
 
@@ -728,6 +730,9 @@ class Note(TimeStamped):
     shared_with_structures = models.ManyToManyField(
         Structure, verbose_name="partagée avec les structures", blank=True, related_name="shared_notes"
     )
+    shared_with_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name="partagée avec les personnes", blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = "note"
@@ -741,6 +746,14 @@ class Note(TimeStamped):
                 violation_error_message="Une note ne peut pas être vide.",
             ),
             models.CheckConstraint(
+                condition=~Q(is_sensitive=True, visibility="followers"),
+                name="note_sensitive_not_for_all_followers",
+                violation_error_message=(
+                    "Une note sensible n'est lue que par les personnes, structures ou services nommés : "
+                    "elle ne peut pas être visible de tous les intervenants du dossier."
+                ),
+            ),
+            models.CheckConstraint(
                 condition=LessThanOrEqual(Length("body"), NOTE_MAX_LENGTH),
                 name="note_body_max_length",
                 violation_error_message=f"Une note ne peut pas dépasser {NOTE_MAX_LENGTH} caractères.",
@@ -750,3 +763,172 @@ class Note(TimeStamped):
 
     def __str__(self):
         return f"Note de {self.author} du {self.created_at:%d/%m/%Y}"
+
+
+class ShareQuerySet(models.QuerySet):
+    def active(self, at=None):
+        """Shares in force at an instant (now by default): started, neither expired nor ended."""
+        now = at or timezone.now()
+        return self.filter(
+            Q(ends_at__isnull=True) | Q(ends_at__gt=now),
+            Q(ended_at__isnull=True) | Q(ended_at__gt=now),
+            starts_at__lte=now,
+        )
+
+
+class Share(TimeStamped):
+    """A file shared with a person, a structure or a department, for a reason, until a date or until
+    someone ends it. Grants the right to read the file (casework.permissions)."""
+
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="shares"
+    )
+    shared_with_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="avec la personne",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="shares_received",
+    )
+    shared_with_structure = models.ForeignKey(
+        Structure, verbose_name="avec la structure", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    shared_with_department = models.ForeignKey(
+        Department, verbose_name="avec le service", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField("motif")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="partagé par", on_delete=models.PROTECT, related_name="+"
+    )
+    starts_at = models.DateTimeField("début")
+    ends_at = models.DateTimeField("fin prévue", null=True, blank=True)
+    ended_at = models.DateTimeField("arrêté le", null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="arrêté par",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    objects = ShareQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "partage de dossier"
+        verbose_name_plural = "partages de dossier"
+        ordering = ["beneficiary", "-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        shared_with_user__isnull=False,
+                        shared_with_structure__isnull=True,
+                        shared_with_department__isnull=True,
+                    )
+                    | Q(
+                        shared_with_user__isnull=True,
+                        shared_with_structure__isnull=False,
+                        shared_with_department__isnull=True,
+                    )
+                    | Q(
+                        shared_with_user__isnull=True,
+                        shared_with_structure__isnull=True,
+                        shared_with_department__isnull=False,
+                    )
+                ),
+                name="share_exactly_one_target",
+                violation_error_message="Un partage vise une personne, une structure ou un service, et un seul.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="share_reason_required",
+                violation_error_message="Le motif du partage est obligatoire.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="share_ends_after_start",
+                violation_error_message="Un partage ne peut pas se terminer avant de commencer.",
+            ),
+        ]
+        indexes = [models.Index(fields=["beneficiary", "ended_at"], name="share_beneficiary")]
+
+    def __str__(self):
+        return f"Partage de {self.beneficiary} avec {self.target}"
+
+    @property
+    def target(self):
+        return self.shared_with_user or self.shared_with_structure or self.shared_with_department
+
+    def is_active(self, at=None) -> bool:
+        now = at or timezone.now()
+        return (
+            self.starts_at <= now
+            and (self.ends_at is None or self.ends_at > now)
+            and (self.ended_at is None or self.ended_at > now)
+        )
+
+
+class EmergencyAccess(TimeStamped):
+    """An *accès exceptionnel*: a referent opened a file they do not follow, with the person's exact
+    identifiers and a written reason, for a limited time. Seen by the file's supervisors."""
+
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="demandé par",
+        on_delete=models.PROTECT,
+        related_name="emergency_accesses",
+    )
+    user_structure = models.ForeignKey(
+        Structure, verbose_name="structure", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField("motif")
+    started_at = models.DateTimeField("début")
+    expires_at = models.DateTimeField("fin")
+
+    class Meta:
+        verbose_name = "accès exceptionnel"
+        verbose_name_plural = "accès exceptionnels"
+        ordering = ["beneficiary", "-started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="emergency_access_reason_required",
+                violation_error_message="Le motif de l'accès exceptionnel est obligatoire.",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("started_at")),
+                name="emergency_access_ends_after_start",
+                violation_error_message="Un accès exceptionnel ne peut pas se terminer avant de commencer.",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "expires_at"], name="emergency_access_user")]
+
+    def __str__(self):
+        return f"Accès exceptionnel de {self.user} au dossier {self.beneficiary}"
+
+
+# django-guardian object permissions on files, in direct foreign-key tables (docs/adr/0003).
+# These rows are derived from assignments, shares and emergency accesses by
+# casework.permissions.sync_grants; nothing else writes them. They go with the file (CASCADE) because
+# they are not personal data of their own, and files are never deleted anyway (PROTECT elsewhere).
+
+
+class BeneficiaryUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Beneficiary, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField("expire le", null=True, blank=True)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = "droit individuel sur un dossier"
+
+
+class BeneficiaryGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Beneficiary, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField("expire le", null=True, blank=True)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        verbose_name = "droit de groupe sur un dossier"

@@ -150,6 +150,8 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 
 # django-guardian: object permissions go through casework.permissions only (docs/permissions.md).
+# An emergency access (accès exceptionnel) to a file lasts this many hours.
+EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 24, minimum=1)
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
@@ -200,6 +202,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600, minimum=60)}
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic tasks (run `celery -A config beat` beside the worker, see docs/operations.md).
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-grants": {"task": "casework.tasks.purge_expired_grants", "schedule": timedelta(hours=1)},
+}
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

@@ -1,0 +1,300 @@
+"""Who may see which file, and which notes: the only module that reads or writes object permissions.
+
+The rules (docs/permissions.md, docs/adr/0003-file-permissions.md):
+- a user reads files only while they hold an active membership with a file-reading role
+  (referent, supervisor, department admin); auditors read the audit trail, never files;
+- named grants are django-guardian rows in direct foreign-key tables, derived from the open referent
+  assignment (referent of record), the shares (with a person, a structure's group or a department's
+  group) and the emergency accesses, each with its expiry; `sync_grants` keeps them in step;
+- a supervisor sees the files whose current structure is one they supervise (a query scope);
+- group membership is read from today's memberships, never from auth_user_groups.
+
+Every queryset of files or notes that reaches a user goes through `visible_beneficiaries` or
+`visible_notes`; a file out of scope is a 404 (`get_beneficiary_or_404`), a visible file on which the
+action is not allowed is a 403.
+"""
+
+import datetime
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Department, Membership, Role, Structure, User
+from casework.models import (
+    Beneficiary,
+    BeneficiaryGroupObjectPermission,
+    BeneficiaryUserObjectPermission,
+    EmergencyAccess,
+    Note,
+    ReferentAssignment,
+    Share,
+)
+
+VIEW_BENEFICIARY = "view_beneficiary"
+# Roles whose holders may read files when a rule grants it. Auditors (DPO) read the audit trail only.
+FILE_READING_ROLES = (Role.REFERENT, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
+
+
+def _reading_memberships(user: User, at: datetime.datetime) -> QuerySet[Membership]:
+    return Membership.objects.active(on=timezone.localdate(at)).filter(user=user, role__in=FILE_READING_ROLES)
+
+
+def _not_expired(at: datetime.datetime) -> Q:
+    return Q(expires_at__isnull=True) | Q(expires_at__gt=at)
+
+
+def _user_groups(memberships: QuerySet[Membership]) -> QuerySet[Group]:
+    """The groups of the user's structures and of their departments, from today's memberships."""
+    return Group.objects.filter(
+        Q(structure__in=memberships.values("structure"))
+        | Q(department__structures__in=memberships.values("structure"))
+    ).values("pk")
+
+
+def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) -> QuerySet[Beneficiary]:
+    """Every file this user may read, as one SQL query with no per-row check.
+
+    Compose it with filters, ordering, counts and pagination; never start from
+    Beneficiary.objects in a view.
+    """
+    if not (user.is_authenticated and user.is_active):
+        return Beneficiary.objects.none()
+    now = at or timezone.now()
+    memberships = _reading_memberships(user, now)
+    user_grant = BeneficiaryUserObjectPermission.objects.filter(
+        _not_expired(now),
+        user=user,
+        permission__codename=VIEW_BENEFICIARY,
+        content_object=OuterRef("pk"),
+    )
+    group_grant = BeneficiaryGroupObjectPermission.objects.filter(
+        _not_expired(now),
+        group__in=_user_groups(memberships),
+        permission__codename=VIEW_BENEFICIARY,
+        content_object=OuterRef("pk"),
+    )
+    supervised = memberships.filter(role=Role.SUPERVISOR).values("structure")
+    return Beneficiary.objects.filter(
+        Exists(memberships),
+        Exists(user_grant) | Exists(group_grant) | Q(current_structure__in=supervised),
+    )
+
+
+def get_beneficiary_or_404(user: User, public_id: uuid.UUID | str, queryset: QuerySet | None = None) -> Beneficiary:
+    """The file with this public id if the user may read it; 404 otherwise, whether it exists or not."""
+    scope = visible_beneficiaries(user)
+    if queryset is not None:
+        scope = queryset & scope
+    try:
+        return scope.get(public_id=public_id)
+    except (Beneficiary.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise Http404("Dossier introuvable.") from None
+
+
+def is_current_referent(user: User, beneficiary: Beneficiary) -> bool:
+    return beneficiary.current_referent_id == user.pk and any(
+        m.role in FILE_READING_ROLES for m in user.active_memberships
+    )
+
+
+def supervises(user: User, beneficiary: Beneficiary) -> bool:
+    return beneficiary.current_structure_id is not None and any(
+        m.role == Role.SUPERVISOR and m.structure_id == beneficiary.current_structure_id
+        for m in user.active_memberships
+    )
+
+
+def can_change(user: User, beneficiary: Beneficiary) -> bool:
+    """May this user act on the file (share it, later: reassign, correct)? Its current referent and
+    the supervisors of its structure may; people it was shared with, or who opened it in emergency,
+    only read it."""
+    return is_current_referent(user, beneficiary) or supervises(user, beneficiary)
+
+
+def check_can_change(user: User, beneficiary: Beneficiary) -> None:
+    """403 for a visible file on which the user may not act (call after get_beneficiary_or_404)."""
+    if not can_change(user, beneficiary):
+        raise PermissionDenied("Vous pouvez consulter ce dossier mais pas le modifier.")
+
+
+def can_see_emergency_accesses(user: User, beneficiary: Beneficiary) -> bool:
+    """Emergency accesses to a file are shown to its supervisors (and to its current referent)."""
+    return can_change(user, beneficiary)
+
+
+def visible_notes(user: User, beneficiary: Beneficiary) -> QuerySet[Note]:
+    """The notes of a file (which the caller has already checked the user may read) this user may read.
+
+    - their own notes, always;
+    - a note for all who follow the file, if it is not sensitive;
+    - a note shared with named people, structures or departments, if the user is one of them or works
+      in one of them today; a sensitive note is never shared any wider (supervisors included).
+    """
+    memberships = _reading_memberships(user, timezone.now())
+    structures = memberships.values("structure")
+    departments = memberships.values("structure__department")
+    named = (
+        Exists(Note.shared_with_users.through.objects.filter(note=OuterRef("pk"), user=user))
+        | Exists(Note.shared_with_structures.through.objects.filter(note=OuterRef("pk"), structure__in=structures))
+        | Exists(Note.shared_with_departments.through.objects.filter(note=OuterRef("pk"), department__in=departments))
+    )
+    return Note.objects.filter(beneficiary=beneficiary).filter(
+        Q(author=user)
+        | Q(visibility=Note.Visibility.FOLLOWERS, is_sensitive=False)
+        | (Q(visibility=Note.Visibility.SHARED) & named)
+    )
+
+
+def structure_group(structure: Structure) -> Group:
+    """The group that stands for a structure in object permissions, created on first use."""
+    if structure.group_id is None:
+        group, _ = Group.objects.get_or_create(name=f"structure:{structure.code}")
+        structure.group = group
+        structure.save(update_fields=["group", "updated_at"])
+    return structure.group
+
+
+def department_group(department: Department) -> Group:
+    """The group that stands for a department in object permissions, created on first use."""
+    if department.group_id is None:
+        group, _ = Group.objects.get_or_create(name=f"department:{department.code}")
+        department.group = group
+        department.save(update_fields=["group", "updated_at"])
+    return department.group
+
+
+# --- Keeping the grants in step with their sources ---------------------------------------------
+
+# An expiry of None means "no end"; it outlasts any date.
+_NO_END = None
+
+
+def _later(first: datetime.datetime | None, second: datetime.datetime | None) -> datetime.datetime | None:
+    if first is _NO_END or second is _NO_END:
+        return _NO_END
+    return max(first, second)
+
+
+@dataclass
+class GrantDrift:
+    """What sync_grants found different from what the sources say (and fixed, unless dry_run)."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    files: set[int] = field(default_factory=set)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.deleted
+
+    def __iadd__(self, other: "GrantDrift") -> "GrantDrift":
+        self.created += other.created
+        self.updated += other.updated
+        self.deleted += other.deleted
+        self.files |= other.files
+        return self
+
+
+def _desired_grants(beneficiary_ids: list[int], now: datetime.datetime):
+    """{(beneficiary_id, user_id): expires_at} and {(beneficiary_id, group_id): expires_at} that the
+    sources call for, for these files."""
+    users: dict[tuple[int, int], datetime.datetime | None] = {}
+    groups: dict[tuple[int, int], datetime.datetime | None] = {}
+
+    def want(grants, key, expires_at):
+        grants[key] = _later(grants[key], expires_at) if key in grants else expires_at
+
+    for beneficiary_id, referent_id in ReferentAssignment.objects.filter(
+        beneficiary_id__in=beneficiary_ids, ended_at__isnull=True
+    ).values_list("beneficiary_id", "referent_id"):
+        want(users, (beneficiary_id, referent_id), _NO_END)
+
+    shares = Share.objects.active(at=now).filter(beneficiary_id__in=beneficiary_ids)
+    for share in shares.select_related("shared_with_structure", "shared_with_department"):
+        expires_at = share.ends_at
+        if share.shared_with_user_id:
+            want(users, (share.beneficiary_id, share.shared_with_user_id), expires_at)
+        elif share.shared_with_structure_id:
+            group = structure_group(share.shared_with_structure)
+            want(groups, (share.beneficiary_id, group.pk), expires_at)
+        else:
+            group = department_group(share.shared_with_department)
+            want(groups, (share.beneficiary_id, group.pk), expires_at)
+
+    for beneficiary_id, user_id, expires_at in EmergencyAccess.objects.filter(
+        beneficiary_id__in=beneficiary_ids, started_at__lte=now, expires_at__gt=now
+    ).values_list("beneficiary_id", "user_id", "expires_at"):
+        want(users, (beneficiary_id, user_id), expires_at)
+    return users, groups
+
+
+def _apply(model, owner_field: str, existing_rows, desired: dict, permission: Permission, dry_run: bool) -> GrantDrift:
+    drift = GrantDrift()
+    existing = {(row.content_object_id, getattr(row, f"{owner_field}_id")): row for row in existing_rows}
+    to_delete = [row.pk for key, row in existing.items() if key not in desired]
+    to_update = []
+    for key, expires_at in desired.items():
+        row = existing.get(key)
+        if row is not None and row.expires_at != expires_at:
+            row.expires_at = expires_at
+            to_update.append(row)
+    to_create = [
+        model(
+            content_object_id=beneficiary_id,
+            permission=permission,
+            expires_at=expires_at,
+            **{f"{owner_field}_id": owner_id},
+        )
+        for (beneficiary_id, owner_id), expires_at in desired.items()
+        if (beneficiary_id, owner_id) not in existing
+    ]
+    drift.deleted, drift.updated, drift.created = len(to_delete), len(to_update), len(to_create)
+    drift.files = {key[0] for key in existing if key not in desired} | {row.content_object_id for row in to_update}
+    drift.files |= {row.content_object_id for row in to_create}
+    if not dry_run:
+        model.objects.filter(pk__in=to_delete).delete()
+        model.objects.bulk_update(to_update, ["expires_at"])
+        model.objects.bulk_create(to_create)
+    return drift
+
+
+def sync_grants(beneficiary_ids: Iterable[int], *, dry_run: bool = False, now: datetime.datetime | None = None):
+    """Make the object permissions of these files match their sources; return the drift found.
+
+    Called by every service that changes a source, in its transaction, and by check_permissions over
+    all files. Expired and orphaned rows (a source that no longer exists) are deleted.
+    """
+    ids = list(beneficiary_ids)
+    if not ids:
+        return GrantDrift()
+    moment = now or timezone.now()
+    permission = Permission.objects.get(content_type__app_label="casework", codename=VIEW_BENEFICIARY)
+    desired_users, desired_groups = _desired_grants(ids, moment)
+    drift = _apply(
+        BeneficiaryUserObjectPermission,
+        "user",
+        BeneficiaryUserObjectPermission.objects.filter(content_object_id__in=ids),
+        desired_users,
+        permission,
+        dry_run,
+    )
+    drift += _apply(
+        BeneficiaryGroupObjectPermission,
+        "group",
+        BeneficiaryGroupObjectPermission.objects.filter(content_object_id__in=ids),
+        desired_groups,
+        permission,
+        dry_run,
+    )
+    return drift
+
+
+def sync_beneficiary_grants(beneficiary: Beneficiary) -> GrantDrift:
+    return sync_grants([beneficiary.pk])

@@ -1,0 +1,310 @@
+"""The permission layer's rules, through the scoping functions and the services."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import CommandError, call_command
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Role
+from casework.models import BeneficiaryGroupObjectPermission, BeneficiaryUserObjectPermission, Note
+from casework.permissions import (
+    can_change,
+    get_beneficiary_or_404,
+    sync_grants,
+    visible_beneficiaries,
+    visible_notes,
+)
+from casework.services import (
+    NoMatchingFile,
+    beneficiary_assign_referent,
+    beneficiary_share,
+    emergency_access_open,
+    grants_purge_expired,
+    share_end,
+)
+from tests.accounts.factories import DepartmentFactory, MembershipFactory, StructureFactory, UserFactory, member
+from tests.casework.factories import BeneficiaryFactory, NoteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    """Two structures of one department, a third in another; a file followed in the first."""
+    social = DepartmentFactory(name="Action sociale")
+    housing = DepartmentFactory(name="Habitat")
+    nord = StructureFactory(name="MDS Nord", department=social)
+    sud = StructureFactory(name="MDS Sud", department=social)
+    habitat = StructureFactory(name="Service logement", department=housing)
+    w = type("World", (), {})()
+    w.nord, w.sud, w.habitat, w.social, w.housing = nord, sud, habitat, social, housing
+    w.referent = member(Role.REFERENT, structure=nord, username="referente")
+    w.colleague = member(Role.REFERENT, structure=nord, username="collegue")
+    w.other = member(Role.REFERENT, structure=sud, username="autre")
+    w.housing_worker = member(Role.REFERENT, structure=habitat, username="logement")
+    w.supervisor = member(Role.SUPERVISOR, structure=nord, username="superviseur")
+    w.other_supervisor = member(Role.SUPERVISOR, structure=sud, username="superviseur-sud")
+    w.admin = member(Role.DEPARTMENT_ADMIN, structure=nord, username="admin")
+    w.auditor = member(Role.AUDITOR, structure=nord, username="dpo")
+    w.file = BeneficiaryFactory(referent=w.referent)
+    w.other_file = BeneficiaryFactory(referent=w.other)
+    return w
+
+
+def sees(user, beneficiary) -> bool:
+    return visible_beneficiaries(user).filter(pk=beneficiary.pk).exists()
+
+
+def test_referent_sees_the_files_they_follow_and_no_other(world):
+    assert list(visible_beneficiaries(world.referent)) == [world.file]
+    assert list(visible_beneficiaries(world.other)) == [world.other_file]
+
+
+def test_colleague_of_the_same_structure_does_not_see_the_file(world):
+    assert not sees(world.colleague, world.file)
+
+
+def test_supervisor_sees_the_files_of_their_structure_only(world):
+    assert set(visible_beneficiaries(world.supervisor)) == {world.file}
+    assert set(visible_beneficiaries(world.other_supervisor)) == {world.other_file}
+
+
+@pytest.mark.parametrize("persona", ["admin", "auditor"])
+def test_department_admin_and_auditor_see_no_file(world, persona):
+    assert not visible_beneficiaries(getattr(world, persona)).exists()
+
+
+def test_superuser_sees_no_file_by_being_superuser(world):
+    boss = UserFactory(is_superuser=True, is_staff=True)
+    MembershipFactory(user=boss, role=Role.REFERENT, structure=world.nord)
+    assert not visible_beneficiaries(boss).exists()
+
+
+def test_out_of_scope_file_is_a_404(world):
+    assert get_beneficiary_or_404(world.referent, world.file.public_id) == world.file
+    with pytest.raises(Http404):
+        get_beneficiary_or_404(world.referent, world.other_file.public_id)
+    with pytest.raises(Http404):
+        get_beneficiary_or_404(world.referent, "not-a-uuid")
+
+
+def test_reassignment_moves_access_at_once_and_keeps_history(world):
+    beneficiary_assign_referent(
+        actor=world.supervisor, beneficiary=world.file, referent=world.colleague, structure=world.nord, reason="Congé"
+    )
+    assert not sees(world.referent, world.file)
+    assert sees(world.colleague, world.file)
+    assert world.file.assignments.count() == 2
+
+
+def test_reassignment_to_another_structure_moves_the_supervisor_scope(world):
+    beneficiary_assign_referent(
+        actor=world.supervisor,
+        beneficiary=world.file,
+        referent=world.other,
+        structure=world.sud,
+        reason="Déménagement",
+    )
+    assert not sees(world.supervisor, world.file)
+    assert sees(world.other_supervisor, world.file)
+
+
+def test_share_with_a_person_until_a_date(world):
+    ends_at = timezone.now() + datetime.timedelta(days=10)
+    share = beneficiary_share(
+        actor=world.referent, beneficiary=world.file, user=world.other, reason="Relais logement", ends_at=ends_at
+    )
+    assert sees(world.other, world.file)
+    assert not can_change(world.other, world.file)
+    later = ends_at + datetime.timedelta(seconds=1)
+    assert not visible_beneficiaries(world.other, at=later).filter(pk=world.file.pk).exists()
+    assert share.is_active()
+
+
+def test_share_with_a_structure_reaches_its_members_only(world):
+    beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint")
+    assert sees(world.other, world.file)
+    assert sees(world.other_supervisor, world.file)
+    assert not sees(world.housing_worker, world.file)
+    assert BeneficiaryGroupObjectPermission.objects.filter(content_object=world.file).count() == 1
+
+
+def test_share_with_a_department_reaches_every_structure_of_it(world):
+    beneficiary_share(actor=world.referent, beneficiary=world.file, department=world.housing, reason="Expulsion")
+    assert sees(world.housing_worker, world.file)
+    assert not sees(world.other, world.file)
+
+
+def test_ended_share_stops_granting_at_once(world):
+    share = beneficiary_share(actor=world.referent, beneficiary=world.file, user=world.other, reason="Relais")
+    share_end(actor=world.referent, share=share)
+    assert not sees(world.other, world.file)
+    assert not BeneficiaryUserObjectPermission.objects.filter(user=world.other, content_object=world.file).exists()
+
+
+def test_only_who_may_act_on_the_file_may_share_it(world):
+    beneficiary_share(actor=world.referent, beneficiary=world.file, user=world.other, reason="Relais")
+    with pytest.raises(PermissionDenied):
+        beneficiary_share(actor=world.other, beneficiary=world.file, user=world.housing_worker, reason="Encore")
+    beneficiary_share(actor=world.supervisor, beneficiary=world.file, user=world.housing_worker, reason="Logement")
+
+
+def test_a_share_needs_a_reason(world):
+    with pytest.raises(ValidationError):
+        beneficiary_share(actor=world.referent, beneficiary=world.file, user=world.other, reason="   ")
+
+
+def test_a_file_is_not_shared_with_an_auditor(world):
+    with pytest.raises(ValidationError):
+        beneficiary_share(actor=world.referent, beneficiary=world.file, user=world.auditor, reason="Contrôle")
+
+
+def test_ended_membership_ends_every_access(world):
+    world.referent.memberships.update(end_date=timezone.localdate() - datetime.timedelta(days=1))
+    world.referent.__dict__.pop("active_memberships", None)
+    assert not visible_beneficiaries(world.referent).exists()
+
+
+def test_ended_membership_ends_access_through_the_structure_group(world):
+    beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint")
+    world.other.memberships.update(end_date=timezone.localdate() - datetime.timedelta(days=1))
+    assert not sees(world.other, world.file)
+
+
+def test_emergency_access_with_exact_identifiers_and_a_reason(world, settings):
+    beneficiary, access = emergency_access_open(
+        actor=world.other,
+        allocataire_number=world.file.allocataire_number,
+        birth_date=world.file.birth_date,
+        reason="La personne est à l'accueil, son référent est absent.",
+    )
+    assert beneficiary == world.file
+    assert access.expires_at - access.started_at == datetime.timedelta(hours=settings.EMERGENCY_ACCESS_HOURS)
+    assert sees(world.other, world.file)
+    after = access.expires_at + datetime.timedelta(seconds=1)
+    assert not visible_beneficiaries(world.other, at=after).filter(pk=world.file.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "identifiers",
+    [
+        {"allocataire_number": "0000001", "birth_date": datetime.date(1980, 1, 1)},
+        {"birth_date": datetime.date(1900, 1, 1)},
+    ],
+)
+def test_emergency_access_with_wrong_identifiers_opens_nothing(world, identifiers):
+    identifiers.setdefault("allocataire_number", world.file.allocataire_number)
+    with pytest.raises(NoMatchingFile):
+        emergency_access_open(actor=world.other, reason="Accueil", **identifiers)
+    assert not sees(world.other, world.file)
+
+
+def test_emergency_access_needs_a_reason_and_a_referent(world):
+    identifiers = {"allocataire_number": world.file.allocataire_number, "birth_date": world.file.birth_date}
+    with pytest.raises(NoMatchingFile):
+        emergency_access_open(actor=world.other, reason=" ", **identifiers)
+    with pytest.raises(NoMatchingFile):
+        emergency_access_open(actor=world.auditor, reason="Curiosité", **identifiers)
+
+
+def test_emergency_access_to_a_file_one_already_sees_records_nothing(world):
+    beneficiary, access = emergency_access_open(
+        actor=world.referent,
+        allocataire_number=world.file.allocataire_number,
+        birth_date=world.file.birth_date,
+        reason="Accueil",
+    )
+    assert beneficiary == world.file and access is None
+
+
+def test_purge_removes_expired_grants_and_is_idempotent(world):
+    share = beneficiary_share(
+        actor=world.referent,
+        beneficiary=world.file,
+        user=world.other,
+        reason="Relais",
+        ends_at=timezone.now() + datetime.timedelta(days=1),
+    )
+    share.starts_at = timezone.now() - datetime.timedelta(days=3)
+    share.ends_at = timezone.now() - datetime.timedelta(days=1)
+    share.save()
+    grant = BeneficiaryUserObjectPermission.objects.filter(user=world.other, content_object=world.file)
+    grant.update(expires_at=share.ends_at)
+    assert grants_purge_expired() == 1
+    assert not grant.exists()
+    assert sees(world.other, world.other_file)
+    assert grants_purge_expired() == 0
+
+
+def test_check_permissions_reports_and_fixes_drift(world):
+    BeneficiaryUserObjectPermission.objects.filter(user=world.referent).delete()
+    stray = BeneficiaryUserObjectPermission.objects.get(user=world.other, content_object=world.other_file)
+    BeneficiaryUserObjectPermission.objects.create(
+        user=world.housing_worker, permission=stray.permission, content_object=world.file
+    )
+    with pytest.raises(CommandError, match="1 droit\\(s\\) manquant\\(s\\).*1 droit\\(s\\) en trop"):
+        call_command("check_permissions")
+    call_command("check_permissions", "--fix")
+    call_command("check_permissions")
+    assert sees(world.referent, world.file)
+    assert not sees(world.housing_worker, world.file)
+
+
+def test_sync_is_idempotent(world):
+    assert sync_grants([world.file.pk, world.other_file.pk]).total == 0
+
+
+def test_visible_beneficiaries_is_one_query(world, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        list(visible_beneficiaries(world.supervisor))
+
+
+# --- Notes -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def notes(world):
+    beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint")
+    beneficiary_share(actor=world.referent, beneficiary=world.file, department=world.housing, reason="Logement")
+    n = type("Notes", (), {})()
+    n.private = NoteFactory(beneficiary=world.file, author=world.referent, body="NOTE-PRIVEE")
+    n.followers = NoteFactory(
+        beneficiary=world.file, author=world.referent, visibility=Note.Visibility.FOLLOWERS, body="NOTE-TOUS"
+    )
+    n.to_housing = NoteFactory(
+        beneficiary=world.file, author=world.referent, visibility=Note.Visibility.SHARED, body="NOTE-LOGEMENT"
+    )
+    n.to_housing.shared_with_departments.add(world.housing)
+    n.sensitive = NoteFactory(
+        beneficiary=world.file,
+        author=world.referent,
+        visibility=Note.Visibility.SHARED,
+        is_sensitive=True,
+        body="NOTE-SANTE",
+    )
+    n.sensitive.shared_with_users.add(world.other)
+    return n
+
+
+def readable(user, world):
+    return set(visible_notes(user, world.file).values_list("body", flat=True))
+
+
+def test_author_reads_all_their_notes(world, notes):
+    assert readable(world.referent, world) == {"NOTE-PRIVEE", "NOTE-TOUS", "NOTE-LOGEMENT", "NOTE-SANTE"}
+
+
+def test_supervisor_reads_neither_private_nor_sensitive_notes(world, notes):
+    assert readable(world.supervisor, world) == {"NOTE-TOUS"}
+
+
+def test_department_shared_note_reaches_that_department_only(world, notes):
+    assert readable(world.housing_worker, world) == {"NOTE-TOUS", "NOTE-LOGEMENT"}
+
+
+def test_sensitive_note_reaches_only_the_named_person(world, notes):
+    assert readable(world.other, world) == {"NOTE-TOUS", "NOTE-SANTE"}
+    assert readable(world.other_supervisor, world) == {"NOTE-TOUS"}
