@@ -780,6 +780,7 @@ class Share(TimeStamped):
     """A file shared with a person, a structure or a department, for a reason, until a date or until
     someone ends it. Grants the right to read the file (casework.permissions)."""
 
+    public_id = models.UUIDField("identifiant public", default=uuid.uuid4, unique=True, editable=False)
     beneficiary = models.ForeignKey(
         Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="shares"
     )

@@ -9,6 +9,7 @@ restrict_admin_site(admin.site)
 
 urlpatterns = [
     path("", include("accounts.urls")),
+    path("", include("casework.urls")),
     path(
         "connexion/",
         auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),

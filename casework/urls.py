@@ -1,0 +1,13 @@
+from django.urls import path
+
+from casework.views import caseload, emergency, file, sharing
+
+app_name = "casework"
+
+urlpatterns = [
+    path("dossiers/", caseload.caseload, name="caseload"),
+    path("dossiers/<uuid:public_id>/", file.file_detail, name="file_detail"),
+    path("dossiers/<uuid:public_id>/partager/", sharing.share_create, name="share_create"),
+    path("dossiers/<uuid:public_id>/partages/<uuid:share_id>/arreter/", sharing.share_end, name="share_end"),
+    path("acces-exceptionnel/", emergency.emergency_access, name="emergency_access"),
+]
