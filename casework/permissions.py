@@ -97,10 +97,14 @@ def get_beneficiary_or_404(user: User, public_id: uuid.UUID | str, queryset: Que
         raise Http404("Dossier introuvable.") from None
 
 
+def reads_files(user: User) -> bool:
+    """Does this user hold, today, a role that may read files at all? (Auditors and people whose
+    memberships have all ended do not.) Pages that only list files answer 403 to the others."""
+    return user.is_authenticated and any(m.role in FILE_READING_ROLES for m in user.active_memberships)
+
+
 def is_current_referent(user: User, beneficiary: Beneficiary) -> bool:
-    return beneficiary.current_referent_id == user.pk and any(
-        m.role in FILE_READING_ROLES for m in user.active_memberships
-    )
+    return beneficiary.current_referent_id == user.pk and reads_files(user)
 
 
 def supervises(user: User, beneficiary: Beneficiary) -> bool:

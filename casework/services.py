@@ -89,6 +89,15 @@ def beneficiary_share(
         raise ValidationError({"shared_with_user": "Cette personne n'est rattachée à aucune structure aujourd'hui."})
     if user is not None and all(m.role == Role.AUDITOR for m in user.active_memberships):
         raise ValidationError({"shared_with_user": "Un dossier ne se partage pas avec un·e auditeur·rice."})
+    already = Share.objects.active().filter(
+        beneficiary=beneficiary,
+        shared_with_user=user,
+        shared_with_structure=structure,
+        shared_with_department=department,
+    )
+    if already.exists():
+        field = "shared_with_user" if user else "shared_with_structure" if structure else "shared_with_department"
+        raise ValidationError({field: "Ce dossier est déjà partagé avec ce destinataire."})
     share = Share(
         beneficiary=beneficiary,
         shared_with_user=user,
@@ -115,6 +124,7 @@ def share_end(*, actor: User, share: Share) -> Share:
     if share.is_active():
         share.ended_at = timezone.now()
         share.ended_by = actor
+        share.full_clean()
         share.save(update_fields=["ended_at", "ended_by", "updated_at"])
         sync_grants([beneficiary.pk])
     return share

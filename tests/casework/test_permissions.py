@@ -308,3 +308,15 @@ def test_department_shared_note_reaches_that_department_only(world, notes):
 def test_sensitive_note_reaches_only_the_named_person(world, notes):
     assert readable(world.other, world) == {"NOTE-TOUS", "NOTE-SANTE"}
     assert readable(world.other_supervisor, world) == {"NOTE-TOUS"}
+
+
+def test_a_file_is_not_shared_twice_with_the_same_recipient(world):
+    beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint")
+    with pytest.raises(ValidationError, match="déjà partagé"):
+        beneficiary_share(actor=world.supervisor, beneficiary=world.file, structure=world.sud, reason="Encore")
+
+
+def test_the_periodic_purge_task_runs_the_service(world):
+    from casework.tasks import purge_expired_grants
+
+    assert purge_expired_grants.delay().get() == 0
