@@ -6,6 +6,7 @@ CI=true it always runs, and a missing service fails it (config/settings/test.py,
 """
 
 import contextlib
+import datetime
 import os
 import signal
 import subprocess
@@ -23,10 +24,14 @@ from django.db import connection
 from kombu import Exchange, Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.tasks import worker_healthcheck
+from casework.models import BeneficiaryUserObjectPermission, Share
+from casework.services import beneficiary_share
+from casework.tasks import purge_expired_grants
 from config.celery import app
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, member
+from tests.casework.factories import BeneficiaryFactory
 
 WORKER_READY_TIMEOUT = 60
 RESULT_TIMEOUT = 60
@@ -129,6 +134,14 @@ def test_a_real_worker_runs_a_task_sent_through_the_broker(tmp_path):
     if reason := skip_reason():
         pytest.skip(reason)
     UserFactory.create_batch(3)
+    # A share whose grant has expired: the periodic purge task must remove it.
+    referent, recipient = member(Role.REFERENT), member(Role.REFERENT)
+    beneficiary = BeneficiaryFactory(referent=referent)
+    share = beneficiary_share(actor=referent, beneficiary=beneficiary, user=recipient, reason="Relais")
+    ended = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    Share.objects.filter(pk=share.pk).update(starts_at=ended - datetime.timedelta(days=30), ends_at=ended)
+    expired_grant = BeneficiaryUserObjectPermission.objects.filter(user=recipient, content_object=beneficiary)
+    expired_grant.update(expires_at=ended)
     users = User.objects.count()
     # A queue and a worker name of our own: a stale message or another worker cannot answer.
     run_id = uuid.uuid4().hex[:12]
@@ -148,6 +161,12 @@ def test_a_real_worker_runs_a_task_sent_through_the_broker(tmp_path):
         except Exception as error:
             pytest.fail(f"No answer from the worker ({error!r}):\n{worker_log(log_path)}")
         result.forget()
+        purge = purge_expired_grants.apply_async(queue=queue)
+        try:
+            purged_files = purge.get(timeout=RESULT_TIMEOUT)
+        except Exception as error:
+            pytest.fail(f"No answer from the worker for the purge ({error!r}):\n{worker_log(log_path)}")
+        purge.forget()
         # The operations command goes the same way (docs/operations.md).
         check_output = StringIO()
         call_command("check_worker", queue=queue, timeout=RESULT_TIMEOUT, stdout=check_output)
@@ -160,6 +179,8 @@ def test_a_real_worker_runs_a_task_sent_through_the_broker(tmp_path):
     # The answer came from the worker, not from an eager call in this process.
     assert f"worker_healthcheck[{result.id}] succeeded" in log_path.read_text(errors="replace"), worker_log(log_path)
     assert "Worker OK: database postgresql" in check_output.getvalue()
+    assert purged_files == 1
+    assert not expired_grant.exists()
     assert worker.returncode == 0, worker_log(log_path)
 
 
