@@ -2,6 +2,13 @@
 6 structures, 11 staff accounts) and a few hundred fictional RSA beneficiaries, each with a plausible
 pathway (orientation, referents, contracts, steps, objectives, appointments, diagnostic, notes).
 
+A handful of files tell the stories the permission rules are about (docs/permissions.md), so that a
+demo can show each rule by signing in as the accounts concerned ("Stories" below): files shared with a
+structure, a person and a department, a share that ended, files that moved between the MDS Nord and
+the MDS Sud, an emergency access of the day, private, shared and sensitive notes, a sensitive
+structure. The object permissions are then brought in step with the assignments, shares and emergency
+accesses (casework.permissions.sync_grants), in the same transaction.
+
 Everything is drawn from a fixed-seed random generator and dated relative to the day the seed runs,
 so that the caseloads look alive whenever a demo is given. The seed is idempotent: departments,
 structures and accounts are updated in place from their natural keys (code, username), and a
@@ -31,14 +38,17 @@ from casework.models import (
     Beneficiary,
     Contract,
     Diagnostic,
+    EmergencyAccess,
     HouseholdMember,
     Note,
     Objective,
     Orientation,
     ReferentAssignment,
+    Share,
     Step,
     Theme,
 )
+from casework.permissions import GrantDrift, sync_grants
 
 # Lille's INSEE code: any fixed value would do, this one is easy to recognise.
 SEED = 59350
@@ -64,6 +74,7 @@ class DemoStructure:
     kind: str
     department_code: str | None
     commune: str
+    is_sensitive: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,8 +99,15 @@ STRUCTURES = (
     DemoStructure("mds-sud", "MDS Sud", Structure.Kind.TERRITORIAL_UNIT, "action-sociale", "Douai"),
     DemoStructure("ft-roubaix", "France Travail Agence de Roubaix", Structure.Kind.FRANCE_TRAVAIL, None, "Roubaix"),
     DemoStructure("ccas-tourcoing", "CCAS de Tourcoing", Structure.Kind.CCAS, None, "Tourcoing"),
+    # An association that supports people in addiction care: being followed there says something about
+    # the person's health, so its name is shown only to its own people (« Structure partenaire » to others).
     DemoStructure(
-        "trajectoires-insertion", "Association Trajectoires Insertion", Structure.Kind.ASSOCIATION, None, "Lille"
+        "trajectoires-insertion",
+        "Association Trajectoires Insertion",
+        Structure.Kind.ASSOCIATION,
+        None,
+        "Lille",
+        is_sensitive=True,
     ),
     DemoStructure("service-insertion", "Service insertion", Structure.Kind.DEPARTMENT_SERVICE, "insertion", "Lille"),
 )
@@ -112,6 +130,7 @@ ACCOUNTS = (
     ),
 )
 LOGIN_ACCOUNTS = tuple(account for account in ACCOUNTS if account.can_log_in)
+ACCOUNT_BY_USERNAME = {account.username: account for account in ACCOUNTS}
 REFERENT_ACCOUNTS = tuple(account for account in ACCOUNTS if account.caseload)
 
 # New entrants nobody follows yet: no orientation, no referent.
@@ -128,6 +147,165 @@ PROFILE_COUNTS = {CLOSED: 12, SUSPENDED: 22, DORMANT_3M: 14, DORMANT_6M: 14}
 # Files whose referent changed: within the structure, or with a reorientation to another structure.
 COLLEAGUE_HANDOVER_COUNT = 14
 REORIENTATION_COUNT = 6
+
+
+# --- Stories: the permission rules, one file each (docs/permissions.md) ------------------------------
+#
+# Signed in as referente.nord and as referent.sud, one sees two disjoint caseloads; the only files both
+# can open are those shared between them (the first, second and last shares below). superviseur.nord
+# sees every file of the MDS Nord, including the emergency access of the day on one of them, but none
+# of the sensitive notes. admin.departement reads the one file shared with the Direction de
+# l'insertion; dpo reads none.
+
+# The person moved house: (former referent, current referent, reason). The former referent no longer
+# sees the file; its assignment history shows both.
+TRANSFERS = (
+    ("referente.nord", "referent.sud", "Déménagement dans le Douaisis : dossier transmis à la MDS Sud."),
+    ("referent.sud", "referente.nord", "Déménagement à Roubaix : dossier transmis à la MDS Nord."),
+)
+
+
+@dataclass(frozen=True)
+class StoryNote:
+    """A note written on a story's file by the share's author, when the share starts."""
+
+    body: str  # {civ} Mme/M., {nom} last name, {e} feminine agreement
+    visibility: str
+    is_sensitive: bool = False
+    users: tuple[str, ...] = ()  # usernames
+    structures: tuple[str, ...] = ()  # structure codes
+    departments: tuple[str, ...] = ()  # department codes
+
+
+@dataclass(frozen=True)
+class ShareStory:
+    """A file followed by `followed_by`, shared by `author` (its referent or their supervisor), as
+    casework.services.beneficiary_share would, with exactly one of a person, a structure or a
+    department."""
+
+    followed_by: str
+    author: str
+    reason: str
+    started_days_ago: int
+    user: str | None = None
+    structure: str | None = None
+    department: str | None = None
+    ends_in_days: int | None = None  # a planned end (ends_at), still to come
+    ended_days_ago: int | None = None  # someone ended the share (ended_at, ended_by = author)
+    notes: tuple[StoryNote, ...] = ()
+
+
+SHARE_STORIES = (
+    ShareStory(
+        "referente.nord",
+        "referente.nord",
+        "Suivi conjoint avec la MDS Sud : la personne séjourne plusieurs mois chez sa sœur à Douai.",
+        started_days_ago=45,
+        structure="mds-sud",
+        notes=(
+            StoryNote(
+                "Information de santé transmise à la MDS Sud avec l'accord de {civ} {nom} : des soins réguliers "
+                "à Douai pendant son séjour. Prévoir les rendez-vous en dehors des jours de soins ; ne pas "
+                "diffuser au-delà.",
+                Note.Visibility.SHARED,
+                is_sensitive=True,
+                structures=("mds-sud",),
+            ),
+        ),
+    ),
+    ShareStory(
+        "referente.nord",
+        "referente.nord",
+        "Relais le temps d'une formation à Douai : M. Belkacem reçoit la personne à la MDS Sud.",
+        started_days_ago=10,
+        user="referent.sud",
+        ends_in_days=50,
+        notes=(
+            StoryNote(
+                "{civ} {nom} m'a confié un suivi psychologique en cours ; information partagée uniquement avec "
+                "M. Belkacem, qui assure le relais à Douai, pour adapter le rythme des rendez-vous.",
+                Note.Visibility.SHARED,
+                is_sensitive=True,
+                users=("referent.sud",),
+            ),
+            StoryNote(
+                "À revoir avec M. Belkacem à la fin du relais : reprise des rendez-vous à Roubaix et bilan de la "
+                "formation.",
+                Note.Visibility.PRIVATE,
+            ),
+        ),
+    ),
+    ShareStory(
+        "referente.nord",
+        "referente.nord",
+        "Menace d'expulsion locative : examen de la situation par la Direction de l'habitat et du logement.",
+        started_days_ago=20,
+        department="habitat-logement",
+        notes=(
+            StoryNote(
+                "Commandement de quitter les lieux reçu par {civ} {nom} le mois dernier (dette de loyer d'environ "
+                "2 400 €). Information partagée avec la Direction de l'habitat et du logement pour une saisine du "
+                "FSL maintien, avec l'accord de la personne.",
+                Note.Visibility.SHARED,
+                departments=("habitat-logement",),
+            ),
+        ),
+    ),
+    ShareStory(
+        "referente.nord",
+        "referente.nord",
+        "Relais pendant le congé de la référente.",
+        started_days_ago=75,
+        user="referent.sud",
+        ended_days_ago=12,
+    ),
+    ShareStory(
+        "referente.nord",
+        "superviseur.nord",
+        "Absences répétées : avis de la Direction de l'insertion avant un éventuel passage en équipe "
+        "pluridisciplinaire.",
+        started_days_ago=6,
+        department="insertion",
+        ends_in_days=25,
+        notes=(
+            StoryNote(
+                "Éléments transmis à la Direction de l'insertion pour la préparation du passage de {civ} {nom} en "
+                "équipe pluridisciplinaire : trois rendez-vous manqués depuis le renouvellement du contrat.",
+                Note.Visibility.SHARED,
+                departments=("insertion",),
+            ),
+        ),
+    ),
+    ShareStory(
+        "referent.sud",
+        "referent.sud",
+        "Avis de la MDS Nord sur un projet de formation à Roubaix, où la personne envisage de s'installer.",
+        started_days_ago=30,
+        user="referente.nord",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class EmergencyStory:
+    """An emergency access (accès exceptionnel) of the day, as casework.services.emergency_access_open
+    records it, to a file of `followed_by`; its supervisors see it on the file."""
+
+    followed_by: str
+    user: str
+    reason: str
+    started_hours_ago: int
+
+
+EMERGENCY_STORY = EmergencyStory(
+    "referente.nord",
+    "conseiller.ft",
+    "La personne se présente à l'agence pour un entretien d'embauche prévu demain ; sa référente est absente "
+    "aujourd'hui et il faut vérifier les engagements de son contrat.",
+    started_hours_ago=4,
+)
+# A story's file has been followed by its referent for at least this long (its shares and notes come after).
+STORY_FILE_MIN_AGE = datetime.timedelta(days=120)
 
 
 # --- Places and people ---------------------------------------------------------------------------
@@ -548,6 +726,12 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
+def _note_words(beneficiary: Beneficiary) -> dict[str, str]:
+    """The words a note template leaves open: {civ} Mme/M., {nom} last name, {e} feminine agreement."""
+    female = beneficiary.sex == Beneficiary.Sex.FEMALE
+    return {"civ": "Mme" if female else "M.", "nom": beneficiary.last_name, "e": "e" if female else ""}
+
+
 # --- The plan: unsaved objects, grouped by file ----------------------------------------------------
 
 
@@ -568,6 +752,7 @@ class _File:
 
     beneficiary: Beneficiary
     created_at: datetime.datetime
+    profile: str = FOLLOWED
     assignments: list[ReferentAssignment] = field(default_factory=list)  # oldest first
     household: list[HouseholdMember] = field(default_factory=list)
     orientations: list[Orientation] = field(default_factory=list)
@@ -581,6 +766,9 @@ class _File:
     notes: list[Note] = field(default_factory=list)
     note_departments: list[tuple[Note, Department]] = field(default_factory=list)
     note_structures: list[tuple[Note, Structure]] = field(default_factory=list)
+    note_users: list[tuple[Note, User]] = field(default_factory=list)
+    shares: list[Share] = field(default_factory=list)
+    emergency_accesses: list[EmergencyAccess] = field(default_factory=list)
     # When each object was entered: created_at is backdated after the bulk inserts.
     entered_at: list[tuple[models.Model, datetime.datetime]] = field(default_factory=list)
     last_activity: datetime.datetime | None = None
@@ -649,6 +837,7 @@ class _Planner:
             self._followed_file(self.keys[index], referent, structure, profiles[index], moves.get(index))
             for index, (referent, structure) in enumerate(slots)
         ]
+        self._plan_stories(files)
         files += [self._awaiting_file(key) for key in self.keys[len(slots) :]]
         return files
 
@@ -692,6 +881,18 @@ class _Planner:
                     True,
                     REORIENTATION_REASON,
                 )
+
+        # The person moved house: the file went from one named referent's MDS to the other's.
+        for previous, current, reason in TRANSFERS:
+            index = rng.choice(
+                [
+                    index
+                    for index, (referent, _) in enumerate(slots)
+                    if referent.username == current and profiles[index] == FOLLOWED and index not in moves
+                ]
+            )
+            previous_structure = self.structures[ACCOUNT_BY_USERNAME[previous].structure_code]
+            moves[index] = _Move(self.users[previous], previous_structure, "", reorientation=False, reason=reason)
         return moves
 
     # Identity.
@@ -822,7 +1023,7 @@ class _Planner:
         beneficiary.rsa_entry_date = beneficiary.rsa_status_date = entry
         beneficiary.sdd = rng.random() < 0.92
         # The file arrives with the CAF/MSA monthly import, a few days after entering RSA.
-        file = _File(beneficiary, _at(entry + datetime.timedelta(days=rng.randint(2, 12)), 6))
+        file = _File(beneficiary, _at(entry + datetime.timedelta(days=rng.randint(2, 12)), 6), profile=profile)
         self._household(file)
 
         decided_on = entry + datetime.timedelta(days=rng.randint(15, 45))
@@ -861,6 +1062,11 @@ class _Planner:
             self._orientation(file, track, structure, reoriented_on, Orientation.Status.DECIDED)
             ep_day = _workday(reoriented_on - datetime.timedelta(days=rng.randint(7, 21)))
             self._step(file, Step.Kind.EP_REVIEW, ep_day, Step.Status.DONE, REORIENTATION_EP_OUTCOME, *holder(ep_day))
+        elif move and move.structure != structure:
+            # A move between territorial units: same track, the new unit becomes the organisme référent.
+            self._orientation(file, track, move.structure, decided_on, Orientation.Status.SUPERSEDED)
+            transferred_on = handover_on - datetime.timedelta(days=rng.randint(1, 7))
+            self._orientation(file, track, structure, transferred_on, Orientation.Status.DECIDED)
         else:
             self._orientation(file, track, structure, decided_on, Orientation.Status.DECIDED)
         if track == Orientation.Track.PROFESSIONAL or rng.random() < 0.5:
@@ -1306,8 +1512,7 @@ class _Planner:
     def _notes(self, file, first_meeting, past_end, holder, barriers) -> None:
         rng = self.rng
         beneficiary = file.beneficiary
-        female = beneficiary.sex == Beneficiary.Sex.FEMALE
-        words = {"civ": "Mme" if female else "M.", "nom": beneficiary.last_name, "e": "e" if female else ""}
+        words = _note_words(beneficiary)
         months = max(0, (past_end - first_meeting).days) // 30
         sensitive_weight = 22 if Barrier.Kind.HEALTH in barriers else 4
         for _ in range(min(8, 1 + months // 6 + rng.randint(0, 2))):
@@ -1372,6 +1577,82 @@ class _Planner:
             return self.structures["ft-roubaix"]
         return self.structures[self.rng.choice(("ft-roubaix", "ccas-tourcoing", "trajectoires-insertion"))]
 
+    # Stories.
+
+    def _plan_stories(self, files: list[_File]) -> None:
+        """The shares (with their notes) and the emergency access of the stories, each on a file of its
+        own drawn from the caseload it names: an ordinary ongoing file, followed by the same referent for
+        months, so that what the story adds comes after everything else."""
+        taken: set[int] = set()
+
+        def story_file(username: str) -> _File:
+            referent = self.users[username]
+            candidates = [
+                index
+                for index, file in enumerate(files)
+                if index not in taken
+                and file.profile == FOLLOWED
+                and len(file.assignments) == 1
+                and file.assignments[0].referent == referent
+                and file.assignments[0].started_at < self.now - STORY_FILE_MIN_AGE
+            ]
+            index = self.rng.choice(candidates)
+            taken.add(index)
+            return files[index]
+
+        for story in SHARE_STORIES:
+            file = story_file(story.followed_by)
+            author = self.users[story.author]
+            starts_at = _at(self.today - datetime.timedelta(days=story.started_days_ago), 10)
+            share = Share(
+                beneficiary=file.beneficiary,
+                shared_with_user=self.users[story.user] if story.user else None,
+                shared_with_structure=self.structures[story.structure] if story.structure else None,
+                shared_with_department=self.departments[story.department] if story.department else None,
+                reason=story.reason,
+                author=author,
+                starts_at=starts_at,
+                created_at=starts_at,
+                updated_at=starts_at,
+            )
+            if story.ends_in_days is not None:
+                share.ends_at = _at(self.today + datetime.timedelta(days=story.ends_in_days), 18)
+            if story.ended_days_ago is not None:
+                share.ended_at = share.updated_at = _at(self.today - datetime.timedelta(days=story.ended_days_ago), 17)
+                share.ended_by = author
+            file.shares.append(share)
+            author_structure = self.structures[ACCOUNT_BY_USERNAME[story.author].structure_code]
+            for position, story_note in enumerate(story.notes, start=1):
+                note = Note(
+                    beneficiary=file.beneficiary,
+                    author=author,
+                    author_structure=author_structure,
+                    body=story_note.body.format(**_note_words(file.beneficiary)),
+                    visibility=story_note.visibility,
+                    is_sensitive=story_note.is_sensitive,
+                )
+                file.note_users += [(note, self.users[username]) for username in story_note.users]
+                file.note_structures += [(note, self.structures[code]) for code in story_note.structures]
+                file.note_departments += [(note, self.departments[code]) for code in story_note.departments]
+                self._add_note(file, note, starts_at + datetime.timedelta(minutes=20 * position))
+            file.beneficiary.last_activity_at = file.last_activity
+
+        story = EMERGENCY_STORY
+        file = story_file(story.followed_by)
+        started_at = self.now - datetime.timedelta(hours=story.started_hours_ago)
+        file.emergency_accesses.append(
+            EmergencyAccess(
+                beneficiary=file.beneficiary,
+                user=self.users[story.user],
+                user_structure=self.structures[ACCOUNT_BY_USERNAME[story.user].structure_code],
+                reason=story.reason,
+                started_at=started_at,
+                expires_at=started_at + datetime.timedelta(hours=settings.EMERGENCY_ACCESS_HOURS),
+                created_at=started_at,
+                updated_at=started_at,
+            )
+        )
+
 
 # --- Writing ---------------------------------------------------------------------------------------
 
@@ -1385,6 +1666,9 @@ class SeedReport:
     existing_beneficiaries: int
     awaiting_orientation: int
     accounts: list[tuple[DemoAccount, User, Structure]]
+    # What the object permissions of the demo files lacked (or held too much) before the seed synced them:
+    # everything for new files, nothing on a rerun.
+    grants: GrantDrift = field(default_factory=GrantDrift)
 
 
 def _seed_departments() -> dict[str, Department]:
@@ -1406,6 +1690,7 @@ def _seed_structures(departments: dict[str, Department]) -> dict[str, Structure]
                 "kind": demo.kind,
                 "department": departments[demo.department_code] if demo.department_code else None,
                 "commune": demo.commune,
+                "is_sensitive": demo.is_sensitive,
             },
         )
     return structures
@@ -1461,6 +1746,8 @@ TIMESTAMPED_MODELS = (
     Step,
     Appointment,
     Note,
+    Share,
+    EmergencyAccess,
 )
 
 
@@ -1515,6 +1802,10 @@ def _write(files: list[_File]) -> dict[str, int]:
         Step.objects.bulk_create(gather("steps"), batch_size=500)
         Appointment.objects.bulk_create(gather("appointments"), batch_size=500)
         Note.objects.bulk_create(gather("notes"), batch_size=500)
+        # As beneficiary_share and emergency_access_open would record them; the object permissions they
+        # call for are derived afterwards, with everyone else's (seed_demo).
+        Share.objects.bulk_create(gather("shares"), batch_size=500)
+        EmergencyAccess.objects.bulk_create(gather("emergency_accesses"), batch_size=500)
     Note.shared_with_departments.through.objects.bulk_create(
         [
             Note.shared_with_departments.through(note_id=note.pk, department_id=department.pk)
@@ -1527,6 +1818,10 @@ def _write(files: list[_File]) -> dict[str, int]:
             Note.shared_with_structures.through(note_id=note.pk, structure_id=structure.pk)
             for note, structure in gather("note_structures")
         ],
+        batch_size=500,
+    )
+    Note.shared_with_users.through.objects.bulk_create(
+        [Note.shared_with_users.through(note_id=note.pk, user_id=user.pk) for note, user in gather("note_users")],
         batch_size=500,
     )
 
@@ -1543,9 +1838,30 @@ def _write(files: list[_File]) -> dict[str, int]:
         (Step, "steps"),
         (Appointment, "appointments"),
         (Note, "notes"),
+        (Share, "shares"),
+        (EmergencyAccess, "emergency_accesses"),
     ):
         created[str(model._meta.verbose_name_plural)] = len(gather(attribute))
     return created
+
+
+# Files whose object permissions are synced in one go (as manage.py check_permissions does).
+GRANT_SYNC_CHUNK = 2000
+
+
+def _sync_grants(allocataire_numbers: list[str]) -> GrantDrift:
+    """Derive the object permissions of the demo files from their assignments, shares and emergency
+    accesses: the inserts above bypass the services, which would have done it file by file. On a
+    rerun this also repairs a database seeded before grants existed, or whose grants drifted."""
+    ids = list(
+        Beneficiary.objects.filter(allocataire_number__in=allocataire_numbers)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    drift = GrantDrift()
+    for start in range(0, len(ids), GRANT_SYNC_CHUNK):
+        drift += sync_grants(ids[start : start + GRANT_SYNC_CHUNK])
+    return drift
 
 
 def seed_demo() -> SeedReport:
@@ -1568,6 +1884,9 @@ def seed_demo() -> SeedReport:
                 if (file.beneficiary.organism, file.beneficiary.allocataire_number) not in existing
             ]
         created = _write(missing) if missing else {}
+        grants = _sync_grants([number for _, number in planner.keys])
+        if created:
+            created["droits d'accès aux dossiers"] = grants.created
     return SeedReport(
         created_beneficiaries=len(missing),
         created=created,
@@ -1576,4 +1895,5 @@ def seed_demo() -> SeedReport:
         accounts=[
             (account, users[account.username], structures[account.structure_code]) for account in LOGIN_ACCOUNTS
         ],
+        grants=grants,
     )

@@ -1,7 +1,8 @@
 """`manage.py seed_demo`: the demo data set is complete, coherent, idempotent, and never seeded in production.
 
 The seed runs once for the module (about a second on SQLite) inside a transaction rolled back at the
-end, and each test runs in its own savepoint on top of it.
+end, and each test runs in its own savepoint on top of it. The demo holds a case of each permission
+rule (casework/demo.py, "Stories"); the tests below check each rule on it through the permission layer.
 """
 
 import datetime
@@ -9,11 +10,13 @@ import io
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
@@ -22,15 +25,20 @@ from casework.models import (
     Appointment,
     Barrier,
     Beneficiary,
+    BeneficiaryGroupObjectPermission,
+    BeneficiaryUserObjectPermission,
     Contract,
     Diagnostic,
+    EmergencyAccess,
     HouseholdMember,
     Note,
     Objective,
     Orientation,
     ReferentAssignment,
+    Share,
     Step,
 )
+from casework.permissions import can_change, can_see_emergency_accesses, visible_beneficiaries, visible_notes
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +69,12 @@ COUNTED_MODELS = (
     Note,
     Note.shared_with_departments.through,
     Note.shared_with_structures.through,
+    Note.shared_with_users.through,
+    Share,
+    EmergencyAccess,
+    BeneficiaryUserObjectPermission,
+    BeneficiaryGroupObjectPermission,
+    Group,
 )
 
 
@@ -99,6 +113,29 @@ def test_second_run_changes_no_count_and_says_so(seeded):
 
     assert counts() == before
     assert "existaient déjà" in output
+
+
+def test_second_run_rebuilds_object_permissions_that_went_missing(seeded):
+    before = counts()
+    BeneficiaryUserObjectPermission.objects.filter(user__username="referente.nord").delete()
+    BeneficiaryGroupObjectPermission.objects.all().delete()
+
+    run_seed()
+
+    assert counts() == before
+
+
+def test_object_permissions_match_the_assignments_shares_and_emergency_accesses(seeded):
+    output = io.StringIO()
+
+    call_command("check_permissions", stdout=output)
+
+    assert "Aucun écart" in output.getvalue()
+    assert (
+        BeneficiaryUserObjectPermission.objects.count()
+        >= Beneficiary.objects.filter(current_referent__isnull=False).count()
+    )
+    assert BeneficiaryGroupObjectPermission.objects.exists()
 
 
 def test_demo_accounts_sign_in_with_the_demo_password(seeded, settings):
@@ -147,6 +184,17 @@ def test_seed_creates_three_departments_and_six_structures(seeded):
         "Association Trajectoires Insertion": (Structure.Kind.ASSOCIATION, None),
         "Service insertion": (Structure.Kind.DEPARTMENT_SERVICE, "Direction de l'insertion"),
     }
+
+
+def test_the_association_is_a_sensitive_structure_whose_name_stays_inside(seeded):
+    association = Structure.objects.get(is_sensitive=True)
+    outsider = User.objects.get(username="referente.nord")
+    insider = User.objects.get(username="demo.referent.5")
+
+    assert association.name == "Association Trajectoires Insertion"
+    assert association.label_for(outsider) == Structure.NEUTRAL_LABEL
+    assert association.label_for(insider) == association.name
+    assert Beneficiary.objects.filter(current_structure=association).count() >= 10
 
 
 def test_seed_creates_at_least_300_plausible_beneficiaries(seeded):
@@ -268,10 +316,17 @@ def test_notes_use_every_visibility_and_keep_sensitive_ones_restricted(seeded):
     shared = notes.filter(visibility=Note.Visibility.SHARED)
     assert shared.filter(shared_with_departments__isnull=False).exists()
     assert shared.filter(shared_with_structures__isnull=False).exists()
-    assert not shared.filter(shared_with_departments__isnull=True, shared_with_structures__isnull=True).exists()
+    assert shared.filter(shared_with_users__isnull=False).exists()
+    assert not shared.filter(
+        shared_with_departments__isnull=True, shared_with_structures__isnull=True, shared_with_users__isnull=True
+    ).exists()
     assert (
         not notes.exclude(visibility=Note.Visibility.SHARED)
-        .filter(Q(shared_with_departments__isnull=False) | Q(shared_with_structures__isnull=False))
+        .filter(
+            Q(shared_with_departments__isnull=False)
+            | Q(shared_with_structures__isnull=False)
+            | Q(shared_with_users__isnull=False)
+        )
         .exists()
     )
     assert notes.aggregate(latest=Max("created_at"))["latest"] <= timezone.now()
@@ -324,3 +379,177 @@ def test_summary_lists_the_demo_accounts_with_their_password(seeded, settings):
         line = next(line for line in seeded.splitlines() if line.strip().startswith(f"{username} "))
         assert f"{Role(role).label} – {structure_name}" in line
         assert line.endswith(f"mot de passe : {settings.DEMO_PASSWORD}")
+
+
+# --- The permission rules, on the demo's stories ---------------------------------------------------
+
+
+def demo_user(username: str) -> User:
+    return User.objects.get(username=username)
+
+
+def sees(user: User, beneficiary: Beneficiary) -> bool:
+    return visible_beneficiaries(user).filter(pk=beneficiary.pk).exists()
+
+
+def shared_by_with(referent: User, recipient: User) -> set[int]:
+    """The files `referent` follows with a share in force that reaches `recipient`: personally, through
+    one of their structures, or through the department of one of them."""
+    structures = [membership.structure for membership in recipient.active_memberships]
+    reaches = (
+        Q(shared_with_user=recipient)
+        | Q(shared_with_structure__in=structures)
+        | Q(shared_with_department__in=[s.department_id for s in structures if s.department_id])
+    )
+    shares = Share.objects.active().filter(reaches, beneficiary__current_referent=referent)
+    return set(shares.values_list("beneficiary", flat=True))
+
+
+def test_named_referents_see_the_same_files_only_when_shared_between_them(seeded):
+    nord, sud = demo_user("referente.nord"), demo_user("referent.sud")
+    seen_by_nord = set(visible_beneficiaries(nord).values_list("pk", flat=True))
+    seen_by_sud = set(visible_beneficiaries(sud).values_list("pk", flat=True))
+    shared_by_nord, shared_by_sud = shared_by_with(nord, sud), shared_by_with(sud, nord)
+
+    assert seen_by_nord & seen_by_sud == shared_by_nord | shared_by_sud
+    assert len(shared_by_nord) == 2  # with the MDS Sud, and with referent.sud until a date
+    assert len(shared_by_sud) == 1
+
+
+def test_signed_in_named_referents_get_two_disjoint_caseloads(seeded, client):
+    caseloads = {}
+    for username in ("referente.nord", "referent.sud"):
+        user = demo_user(username)
+        client.force_login(user)
+        page, seen = 1, set()
+        while True:
+            response = client.get(reverse("casework:caseload"), {"page": page})
+            assert response.status_code == 200
+            page_obj = response.context["page_obj"]
+            seen |= {beneficiary.public_id for beneficiary in page_obj}
+            if not page_obj.has_next():
+                break
+            page += 1
+        followed = set(Beneficiary.objects.followed_by(user).values_list("public_id", flat=True))
+        assert seen == followed, username
+        caseloads[username] = seen
+
+    assert len(caseloads["referente.nord"]) >= 40 and len(caseloads["referent.sud"]) >= 40
+    assert not caseloads["referente.nord"] & caseloads["referent.sud"]
+
+
+def test_a_file_of_referente_nord_is_shared_with_the_mds_sud(seeded):
+    share = Share.objects.active().get(shared_with_structure__code="mds-sud")
+    file = share.beneficiary
+
+    assert share.author == file.current_referent == demo_user("referente.nord")
+    assert share.ends_at is None
+    for username in ("referent.sud", "demo.referent.3"):
+        assert sees(demo_user(username), file), username
+        assert not can_change(demo_user(username), file), username
+    assert not sees(demo_user("conseiller.ft"), file)
+
+
+def test_a_file_of_referente_nord_is_shared_with_referent_sud_until_a_date_to_come(seeded):
+    sud = demo_user("referent.sud")
+    share = Share.objects.active().get(shared_with_user=sud)
+    file = share.beneficiary
+
+    assert file.current_referent == demo_user("referente.nord")
+    assert share.ends_at > timezone.now()
+    assert sees(sud, file)
+    assert not visible_beneficiaries(sud, at=share.ends_at).filter(pk=file.pk).exists()
+    assert not sees(demo_user("demo.referent.3"), file), "a share with a person does not reach their colleagues"
+
+
+def test_files_are_shared_with_the_housing_and_the_insertion_departments(seeded):
+    housing = Share.objects.active().get(shared_with_department__code="habitat-logement")
+    insertion = Share.objects.active().get(shared_with_department__code="insertion")
+
+    assert housing.beneficiary.current_referent == demo_user("referente.nord")
+    assert insertion.author == demo_user("superviseur.nord"), "a supervisor shares the files of their structure"
+    assert insertion.ends_at > timezone.now()
+    # The department admin reads the file shared with their department, and nothing else; the DPO nothing.
+    assert list(visible_beneficiaries(demo_user("admin.departement"))) == [insertion.beneficiary]
+    assert not visible_beneficiaries(demo_user("dpo")).exists()
+
+
+def test_an_ended_share_no_longer_lets_its_recipient_in(seeded):
+    share = Share.objects.get(ended_at__isnull=False)
+    nord, sud = demo_user("referente.nord"), demo_user("referent.sud")
+
+    assert share.shared_with_user == sud
+    assert share.starts_at < share.ended_at < timezone.now()
+    assert share.ended_by == nord == share.beneficiary.current_referent
+    assert not share.is_active()
+    assert sees(nord, share.beneficiary)
+    assert not sees(sud, share.beneficiary)
+    assert not BeneficiaryUserObjectPermission.objects.filter(user=sud, content_object=share.beneficiary).exists()
+
+
+@pytest.mark.parametrize(
+    ("former", "current"), [("referente.nord", "referent.sud"), ("referent.sud", "referente.nord")]
+)
+def test_a_file_moved_between_the_named_referents_and_keeps_its_history(seeded, former, current):
+    former_user, current_user = demo_user(former), demo_user(current)
+    file = Beneficiary.objects.get(assignments__referent=former_user, current_referent=current_user)
+    previous, latest = file.assignments.order_by("started_at")
+
+    assert (previous.referent, latest.referent) == (former_user, current_user)
+    assert previous.structure != latest.structure == file.current_structure
+    assert previous.ended_at == latest.started_at
+    assert "Déménagement" in latest.reason
+    assert not sees(former_user, file)
+    assert sees(current_user, file)
+    assert file.orientations.get(status=Orientation.Status.DECIDED).organisme_referent == latest.structure
+    assert file.orientations.get(status=Orientation.Status.SUPERSEDED).organisme_referent == previous.structure
+
+
+def test_an_emergency_access_of_the_day_is_shown_to_the_files_supervisor(seeded, settings):
+    access = EmergencyAccess.objects.get()
+    file = access.beneficiary
+    now = timezone.now()
+    conseiller, supervisor = demo_user("conseiller.ft"), demo_user("superviseur.nord")
+
+    assert access.user == conseiller and access.user_structure.code == "ft-roubaix"
+    assert access.reason
+    assert now - datetime.timedelta(hours=8) < access.started_at < now
+    assert access.expires_at - access.started_at == datetime.timedelta(hours=settings.EMERGENCY_ACCESS_HOURS)
+    assert file.current_referent == demo_user("referente.nord")
+    assert sees(conseiller, file)
+    assert not can_change(conseiller, file)
+    assert not visible_beneficiaries(conseiller, at=access.expires_at).filter(pk=file.pk).exists()
+    assert sees(supervisor, file) and can_see_emergency_accesses(supervisor, file)
+
+
+def test_sensitive_notes_reach_only_the_people_and_structures_named_on_them(seeded):
+    nord, sud, supervisor = demo_user("referente.nord"), demo_user("referent.sud"), demo_user("superviseur.nord")
+    to_a_person = Note.objects.get(is_sensitive=True, shared_with_users=sud)
+    to_a_structure = Note.objects.filter(is_sensitive=True, shared_with_structures__code="mds-sud").get(author=nord)
+    share = Share.objects.active().get(shared_with_user=sud)
+    private = Note.objects.get(
+        visibility=Note.Visibility.PRIVATE, beneficiary=share.beneficiary, created_at__gte=share.starts_at
+    )
+
+    assert to_a_person.author == nord == to_a_person.beneficiary.current_referent
+    for note in (to_a_person, to_a_structure):
+        assert note in visible_notes(nord, note.beneficiary)
+        assert note in visible_notes(sud, note.beneficiary)
+        assert sees(sud, note.beneficiary)
+        assert sees(supervisor, note.beneficiary)
+        assert note not in visible_notes(supervisor, note.beneficiary), "supervisors are not named on it"
+    sud_colleague = demo_user("demo.referent.3")
+    assert to_a_structure in visible_notes(sud_colleague, to_a_structure.beneficiary), "the MDS Sud is named on it"
+    assert not sees(sud_colleague, to_a_person.beneficiary)
+    assert private in visible_notes(nord, private.beneficiary)
+    assert private not in visible_notes(sud, private.beneficiary)
+    assert private not in visible_notes(supervisor, private.beneficiary)
+
+
+def test_a_department_shared_note_reaches_that_department_only(seeded):
+    note = Note.objects.filter(shared_with_departments__code="insertion").get(author__username="superviseur.nord")
+    admin, nord = demo_user("admin.departement"), demo_user("referente.nord")
+
+    assert note in visible_notes(admin, note.beneficiary)
+    assert note not in visible_notes(nord, note.beneficiary)
+    assert Note.objects.filter(shared_with_departments__code="habitat-logement", author=nord).exists()

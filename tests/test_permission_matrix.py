@@ -1,0 +1,409 @@
+"""The permission matrix: every URL of the app, for every persona, in every situation of a file.
+
+The URL resolver is walked, so that a new URL without a rule in RULES fails
+`test_every_url_of_the_app_has_a_rule` (and a rule for a URL that no longer exists fails it too). Each
+(URL, method, persona, scenario) is its own test. The rules are those of docs/permissions.md:
+
+- a file out of the user's scope is a 404 on every URL that names it, never a 403, a 200 or a redirect;
+- a file the user may read but not act on is a 403 on the URLs that act on it;
+- auditors read no files (caseload 403); only referents may ask for an emergency access;
+- anonymous visitors are sent to the login page (LoginRequiredMiddleware), whatever the URL.
+
+Django's admin is left to its own test below (it is for department admins only, accounts/admin_site.py).
+"""
+
+import datetime
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, include, path, reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from casework.models import Share
+from casework.permissions import can_change, visible_beneficiaries
+from casework.services import beneficiary_assign_referent, beneficiary_share, share_end
+from tests.accounts.factories import DepartmentFactory, StructureFactory, member
+from tests.casework.factories import BeneficiaryFactory
+
+pytestmark = pytest.mark.django_db
+
+# URL namespaces left out of the matrix, each with a test of its own below.
+EXCLUDED_NAMESPACES = {"admin"}
+
+# The file's name: it must never appear on a page of someone who may not read the file.
+FILE_LAST_NAME = "Sentinelle"
+
+
+def app_urls(patterns=None, namespace: str = "") -> dict[str, str]:
+    """{"namespace:name": route} for every URL of the project, walking included URLconfs."""
+    urls = {}
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace in EXCLUDED_NAMESPACES:
+                continue
+            inner = ":".join(part for part in (namespace, pattern.namespace) if part)
+            urls |= app_urls(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            # An unnamed URL cannot be given a rule: it shows up as such and fails the comparison.
+            name = pattern.name or f"<unnamed {pattern.pattern}>"
+            urls[f"{namespace}:{name}" if namespace else name] = str(pattern.pattern)
+    return urls
+
+
+# --- The world: one file, its people, and what happened to it ------------------------------------
+
+PERSONAS = (
+    "anonymous",
+    "referent",  # the file's referent of record (MDS Nord)
+    "colleague",  # another referent of the MDS Nord
+    "other_referent",  # a referent of the MDS Sud
+    "supervisor",  # supervises the MDS Nord
+    "other_supervisor",  # supervises the MDS Sud
+    "department_admin",  # department admin, in the MDS Nord
+    "auditor",  # auditor (DPO), in the MDS Nord
+    "recipient",  # a referent of a CCAS the file is shared with, personally
+)
+REFERENTS = {"referent", "colleague", "other_referent", "recipient"}
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Who may read the file and who may act on it, in one scenario."""
+
+    sees: frozenset[str]
+    changes: frozenset[str]
+    # Personas whose every membership has ended: they read nothing and have no role.
+    without_membership: frozenset[str] = frozenset()
+
+    def reads_files(self, persona: str) -> bool:
+        return persona not in {"anonymous", "auditor"} | self.without_membership
+
+    def is_referent(self, persona: str) -> bool:
+        return persona in REFERENTS - self.without_membership
+
+
+SCENARIOS = {
+    # The file followed by the referent, shared with the recipient personally.
+    "plain": Situation(
+        sees=frozenset({"referent", "supervisor", "recipient"}),
+        changes=frozenset({"referent", "supervisor"}),
+    ),
+    # Reassigned to the MDS Sud's referent: the former referent and the MDS Nord's supervisor lose it.
+    "reassigned": Situation(
+        sees=frozenset({"other_referent", "other_supervisor", "recipient"}),
+        changes=frozenset({"other_referent", "other_supervisor"}),
+    ),
+    # The recipient's share was ended.
+    "share_ended": Situation(
+        sees=frozenset({"referent", "supervisor"}),
+        changes=frozenset({"referent", "supervisor"}),
+    ),
+    # The referent of record left: their membership ended yesterday (nobody has reassigned the file yet).
+    "membership_ended": Situation(
+        sees=frozenset({"supervisor", "recipient"}),
+        changes=frozenset({"supervisor"}),
+        without_membership=frozenset({"referent"}),
+    ),
+}
+
+
+@dataclass
+class World:
+    users: dict
+    file: object
+    share: Share
+    other_file: object
+    other_share: Share
+
+
+def build_world(scenario: str) -> World:
+    social = DepartmentFactory(name="Direction de l'action sociale", code="action-sociale")
+    nord = StructureFactory(name="MDS Nord", code="mds-nord", department=social)
+    sud = StructureFactory(name="MDS Sud", code="mds-sud", department=social)
+    ccas = StructureFactory(name="CCAS de Tourcoing", code="ccas-tourcoing", external=True)
+    users = {
+        "anonymous": None,
+        "referent": member(Role.REFERENT, structure=nord, username="referente"),
+        "colleague": member(Role.REFERENT, structure=nord, username="collegue"),
+        "other_referent": member(Role.REFERENT, structure=sud, username="referent-sud"),
+        "supervisor": member(Role.SUPERVISOR, structure=nord, username="superviseur"),
+        "other_supervisor": member(Role.SUPERVISOR, structure=sud, username="superviseur-sud"),
+        "department_admin": member(Role.DEPARTMENT_ADMIN, structure=nord, username="admin"),
+        "auditor": member(Role.AUDITOR, structure=nord, username="dpo"),
+        "recipient": member(Role.REFERENT, structure=ccas, username="ccas"),
+    }
+    file = BeneficiaryFactory(referent=users["referent"], first_name="Odile", last_name=FILE_LAST_NAME)
+    share = beneficiary_share(actor=users["referent"], beneficiary=file, user=users["recipient"], reason="Relais")
+    # Another file, with a share of its own, that nobody of the matrix follows.
+    outsider = member(Role.REFERENT, structure=sud, username="autre-referent-sud")
+    other_file = BeneficiaryFactory(referent=outsider)
+    other_share = beneficiary_share(actor=outsider, beneficiary=other_file, structure=ccas, reason="Aide")
+
+    if scenario == "reassigned":
+        beneficiary_assign_referent(
+            actor=users["supervisor"],
+            beneficiary=file,
+            referent=users["other_referent"],
+            structure=sud,
+            reason="Déménagement",
+        )
+    elif scenario == "share_ended":
+        share_end(actor=users["referent"], share=share)
+    elif scenario == "membership_ended":
+        users["referent"].memberships.update(end_date=timezone.localdate() - datetime.timedelta(days=1))
+    else:
+        assert scenario == "plain", scenario
+    file.refresh_from_db()
+    share.refresh_from_db()
+    return World(users=users, file=file, share=share, other_file=other_file, other_share=other_share)
+
+
+@pytest.fixture(scope="module", params=list(SCENARIOS))
+def world(request, django_db_setup, django_db_blocker):
+    """One world per scenario, built once for the module; each test runs in a savepoint on top of it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield request.param, build_world(request.param)
+        transaction.set_rollback(True)
+
+
+# --- What each URL answers ---------------------------------------------------------------------------
+
+# Expected answers besides a status code: a redirection, and where to.
+LOGIN = "302 to the login page"  # LoginRequiredMiddleware, with ?next=
+TO_FILE = "302 to the file page"
+TO_HOME = "302 to the home page"
+SIGNED_OUT = "302 to the login page, signed out"
+
+Expected = int | str
+
+
+def file_page(persona: str, situation: Situation) -> Expected:
+    """A page that shows the file."""
+    if persona == "anonymous":
+        return LOGIN
+    return 200 if persona in situation.sees else 404
+
+
+def file_action(success: Expected) -> Callable[[str, Situation], Expected]:
+    """A URL that acts on the file: 404 out of scope, 403 visible but not changeable."""
+
+    def expect(persona: str, situation: Situation) -> Expected:
+        if persona == "anonymous":
+            return LOGIN
+        if persona not in situation.sees:
+            return 404
+        return success if persona in situation.changes else 403
+
+    return expect
+
+
+def signed_in(status: Expected) -> Callable[[str, Situation], Expected]:
+    return lambda persona, situation: LOGIN if persona == "anonymous" else status
+
+
+def caseload(persona: str, situation: Situation) -> Expected:
+    if persona == "anonymous":
+        return LOGIN
+    return 200 if situation.reads_files(persona) else 403
+
+
+def referents_only(success: Expected) -> Callable[[str, Situation], Expected]:
+    def expect(persona: str, situation: Situation) -> Expected:
+        if persona == "anonymous":
+            return LOGIN
+        return success if situation.is_referent(persona) else 403
+
+    return expect
+
+
+def login_page(persona: str, situation: Situation) -> Expected:
+    # LoginView(redirect_authenticated_user=True): a signed-in user is sent home.
+    return 200 if persona == "anonymous" else TO_HOME
+
+
+@dataclass(frozen=True)
+class Check:
+    method: str
+    expect: Callable[[str, Situation], Expected]
+    data: Callable[[World], dict] = field(default=lambda world: {})
+
+
+@dataclass(frozen=True)
+class Rule:
+    kwargs: Callable[[World], dict]
+    checks: tuple[Check, ...]
+
+
+def no_kwargs(world: World) -> dict:
+    return {}
+
+
+def file_kwargs(world: World) -> dict:
+    return {"public_id": world.file.public_id}
+
+
+def share_kwargs(world: World) -> dict:
+    return {"public_id": world.file.public_id, "share_id": world.share.public_id}
+
+
+def share_form_data(world: World) -> dict:
+    return {"target_kind": "person", "person": world.users["colleague"].pk, "reason": "Relais pendant un congé"}
+
+
+def emergency_form_data(world: World) -> dict:
+    return {
+        "allocataire_number": world.file.allocataire_number,
+        "birth_date": world.file.birth_date.isoformat(),
+        "reason": "La personne est à l'accueil et son référent est absent.",
+    }
+
+
+RULES: dict[str, Rule] = {
+    "home": Rule(no_kwargs, (Check("get", signed_in(200)),)),
+    "login": Rule(no_kwargs, (Check("get", login_page),)),
+    # LogoutView accepts POST only; anonymous visitors are sent to log in first (it is not login-exempt).
+    "logout": Rule(no_kwargs, (Check("get", signed_in(405)), Check("post", signed_in(SIGNED_OUT)))),
+    "casework:caseload": Rule(no_kwargs, (Check("get", caseload),)),
+    "casework:file_detail": Rule(file_kwargs, (Check("get", file_page),)),
+    "casework:share_create": Rule(
+        file_kwargs,
+        (Check("get", file_action(200)), Check("post", file_action(TO_FILE), data=share_form_data)),
+    ),
+    # POST only (require_POST answers a GET before the file is looked up, so 405 for everyone signed in:
+    # it says nothing about the file). Ending a share that already ended redirects to the file as well.
+    "casework:share_end": Rule(share_kwargs, (Check("get", signed_in(405)), Check("post", file_action(TO_FILE)))),
+    # A referent who types the file's exact identifiers is taken to it (with an emergency access if
+    # they did not already see it); other roles may not ask.
+    "casework:emergency_access": Rule(
+        no_kwargs,
+        (Check("get", referents_only(200)), Check("post", referents_only(TO_FILE), data=emergency_form_data)),
+    ),
+}
+
+CASES = [
+    pytest.param(url_name, check, persona, id=f"{url_name}-{check.method}-{persona}")
+    for url_name, rule in RULES.items()
+    for check in rule.checks
+    for persona in PERSONAS
+]
+
+
+def test_every_url_of_the_app_has_a_rule():
+    """A new URL needs a rule here (and in docs/permissions.md); a rule for a removed URL goes too."""
+    urls = set(app_urls())
+
+    assert not urls - set(RULES), "URLs without a rule in RULES"
+    assert not set(RULES) - urls, "rules for URLs that do not exist"
+
+
+def test_the_walk_reaches_nested_namespaces_and_unnamed_urls_but_not_the_admin():
+    def view(request):
+        raise AssertionError("never called")
+
+    inner = ([path("b/", view, name="b"), path("c/", view)], "inner")
+    patterns = [
+        path("a/", view, name="a"),
+        path("x/", include(([path("", include(inner))], "outer"))),
+        path("admin/", include(([path("", view, name="index")], "admin"))),
+    ]
+
+    assert app_urls(patterns) == {"a": "a/", "outer:inner:b": "b/", "outer:inner:<unnamed c/>": "c/"}
+
+
+@pytest.mark.parametrize(("url_name", "check", "persona"), CASES)
+def test_permission_matrix(client, world, url_name, check, persona):
+    scenario, w = world
+    situation = SCENARIOS[scenario]
+    rule = RULES[url_name]
+    url = reverse(url_name, kwargs=rule.kwargs(w))
+    user = w.users[persona]
+    if user is not None:
+        client.force_login(user)
+
+    response = getattr(client, check.method)(url, check.data(w))
+
+    expected = check.expect(persona, situation)
+    if isinstance(expected, int):
+        assert response.status_code == expected, f"{scenario}: {response.status_code} != {expected}"
+    else:
+        assert response.status_code == 302, f"{scenario}: {response.status_code} != {expected}"
+        location = response["Location"]
+        if expected == LOGIN:
+            assert location.startswith(f"{reverse('login')}?next="), location
+        elif expected == TO_FILE:
+            assert location == reverse("casework:file_detail", kwargs={"public_id": w.file.public_id})
+        elif expected == TO_HOME:
+            assert location == reverse("home")
+        else:
+            assert expected == SIGNED_OUT
+            assert location == reverse("login")
+            assert "_auth_user_id" not in client.session
+    if persona not in situation.sees:
+        # Nothing about a file out of scope reaches the page, whatever its status.
+        html = response.content.decode()
+        assert FILE_LAST_NAME not in html
+        assert str(w.file.public_id) not in html
+
+
+def test_the_scenarios_are_what_they_say(world):
+    """The situations above are those the services produce (a guard on the matrix itself)."""
+    scenario, w = world
+    situation = SCENARIOS[scenario]
+    for persona, user in w.users.items():
+        if user is None:
+            continue
+        user.__dict__.pop("active_memberships", None)
+        assert visible_beneficiaries(user).filter(pk=w.file.pk).exists() == (persona in situation.sees), persona
+        if persona in situation.sees:
+            assert can_change(user, w.file) == (persona in situation.changes), persona
+
+
+# --- Beyond the matrix ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", [persona for persona in PERSONAS if persona != "anonymous"])
+def test_a_file_that_does_not_exist_is_a_404_on_every_url_that_names_one(client, world, persona):
+    _, w = world
+    client.force_login(w.users[persona])
+    unknown = uuid.uuid4()
+
+    assert client.get(reverse("casework:file_detail", kwargs={"public_id": unknown})).status_code == 404
+    assert client.get(reverse("casework:share_create", kwargs={"public_id": unknown})).status_code == 404
+    ended = reverse("casework:share_end", kwargs={"public_id": unknown, "share_id": w.share.public_id})
+    assert client.post(ended).status_code == 404
+
+
+def test_a_share_of_another_file_is_a_404_even_to_who_may_act_on_this_one(client, world):
+    scenario, w = world
+    url = reverse("casework:share_end", kwargs={"public_id": w.file.public_id, "share_id": w.other_share.public_id})
+
+    for persona in SCENARIOS[scenario].changes:
+        client.force_login(w.users[persona])
+        assert client.post(url).status_code == 404, persona
+    w.other_share.refresh_from_db()
+    assert w.other_share.is_active()
+
+
+@pytest.mark.ignore_unknown_template_variables
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [(Role.REFERENT, 302), (Role.SUPERVISOR, 302), (Role.AUDITOR, 302), (Role.DEPARTMENT_ADMIN, 200)],
+)
+def test_the_admin_is_for_department_admins_only(client, role, expected):
+    client.force_login(member(role))
+
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == expected
+    if expected == 302:
+        assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_the_admin_sends_anonymous_visitors_to_log_in(client):
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 302
