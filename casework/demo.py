@@ -47,6 +47,7 @@ from casework.models import (
     Share,
     Step,
     Theme,
+    search_key,
 )
 from casework.permissions import GrantDrift, sync_grants
 
@@ -1776,6 +1777,9 @@ def _write(files: list[_File]) -> dict[str, int]:
         return [obj for file in files for obj in getattr(file, attribute)]
 
     for file in files:
+        # bulk_create skips save(), which derives the search column.
+        b = file.beneficiary
+        file.beneficiary.search_text = search_key(b.last_name, b.birth_name, b.first_name)
         file.beneficiary.created_at = file.created_at
         file.beneficiary.updated_at = max(file.created_at, file.last_activity or file.created_at)
         for member in file.household:

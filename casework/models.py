@@ -6,9 +6,12 @@ something else. Invariants live in the database (check and unique constraints), 
 a script or a bug in a form cannot write an impossible pathway.
 """
 
+import unicodedata
 import uuid
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -38,6 +41,48 @@ class TimeStamped(models.Model):
 
     class Meta:
         abstract = True
+
+
+class PathwayEntry(TimeStamped):
+    """An entry of the pathway that people write: versioned for optimistic locking, corrected only by
+    its author within ENTRY_CORRECTION_HOURS (each correction keeps the previous version in
+    `Revision`), and never deleted: a mistaken entry is withdrawn with a reason and stays visible as
+    withdrawn. casework.services.entries holds the rules."""
+
+    public_id = models.UUIDField("identifiant public", default=uuid.uuid4, unique=True, editable=False)
+    version = models.PositiveIntegerField("version", default=1)
+    corrected_at = models.DateTimeField("corrigé le", null=True, blank=True)
+    withdrawn_at = models.DateTimeField("retiré le", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="retiré par",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    withdrawal_reason = models.TextField("motif du retrait", blank=True)
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | (Q(withdrawn_by__isnull=False) & ~Q(withdrawal_reason="")),
+                name="%(app_label)s_%(class)s_withdrawal_has_author_and_reason",
+                violation_error_message="Un retrait indique qui l'a fait et pourquoi.",
+            ),
+        ]
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+
+def search_key(*parts: str) -> str:
+    """Lower-case, accent-free text for name searches ("Hélène" and "helene" give "helene")."""
+    text = " ".join(part for part in parts if part)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 class BeneficiaryQuerySet(models.QuerySet):
@@ -107,6 +152,15 @@ class Beneficiary(TimeStamped):
     # Support (accompagnement): ongoing or ended. Ending it never deletes anything.
     is_active = models.BooleanField("accompagnement en cours", default=True)
     support_ended_on = models.DateField("fin d'accompagnement", null=True, blank=True)
+    support_end_reason = models.ForeignKey(
+        "SupportEndReason",
+        verbose_name="motif de fin d'accompagnement",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    support_end_summary = models.TextField("synthèse de fin d'accompagnement", blank=True)
 
     # Denormalised for the caseload and the permission layer; kept in step by casework.services
     # (beneficiary_assign_referent, and the pathway writes for last_activity_at), never by hand.
@@ -127,6 +181,10 @@ class Beneficiary(TimeStamped):
         related_name="+",
     )
     last_activity_at = models.DateTimeField("dernière activité", null=True, blank=True)
+    # Names without accents nor case, for the caseload search; derived in save() (and by bulk writers
+    # through search_key): see casework.filters. A trigram index covers it on PostgreSQL.
+    search_text = models.CharField("texte de recherche", max_length=320, blank=True, editable=False)
+    version = models.PositiveIntegerField("version", default=1)
 
     objects = BeneficiaryQuerySet.as_manager()
 
@@ -174,6 +232,13 @@ class Beneficiary(TimeStamped):
 
     def __str__(self):
         return f"{self.last_name.upper()} {self.first_name}"
+
+    def save(self, *args, **kwargs):
+        self.search_text = search_key(self.last_name, self.birth_name, self.first_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"last_name", "birth_name", "first_name"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
 
 class HouseholdMemberRelationship(models.TextChoices):
@@ -337,7 +402,7 @@ class ContractStatus(models.TextChoices):
     CANCELLED = "cancelled", "Annulé"
 
 
-class Contract(TimeStamped):
+class Contract(PathwayEntry):
     """A contract of the pathway: CER, PPAE (before 2025) or contrat d'engagement (since 2025)."""
 
     Kind = ContractKind
@@ -372,6 +437,7 @@ class Contract(TimeStamped):
         verbose_name_plural = "contrats"
         ordering = ["beneficiary", "-start_date"]
         constraints = [
+            *PathwayEntry.Meta.constraints,
             _choices_check("kind", ContractKind, "contract_kind_valid", "Type de contrat inconnu."),
             _choices_check("status", ContractStatus, "contract_status_valid", "Statut de contrat inconnu."),
             models.CheckConstraint(
@@ -419,7 +485,7 @@ class StepStatus(models.TextChoices):
     MISSED = "missed", "Non honorée"
 
 
-class Step(TimeStamped):
+class Step(PathwayEntry):
     """A dated, typed step of the pathway (*étape*), with its status and outcome."""
 
     Kind = StepKind
@@ -445,6 +511,7 @@ class Step(TimeStamped):
         verbose_name_plural = "étapes"
         ordering = ["beneficiary", "-date", "-created_at"]
         constraints = [
+            *PathwayEntry.Meta.constraints,
             _choices_check("kind", StepKind, "step_kind_valid", "Type d'étape inconnu."),
             _choices_check("status", StepStatus, "step_status_valid", "Statut d'étape inconnu."),
         ]
@@ -472,7 +539,7 @@ class ObjectiveStatus(models.TextChoices):
     ABANDONED = "abandoned", "Abandonné"
 
 
-class Objective(TimeStamped):
+class Objective(PathwayEntry):
     """An objective of the pathway, possibly tied to a contract."""
 
     Status = ObjectiveStatus
@@ -493,6 +560,7 @@ class Objective(TimeStamped):
     description = models.TextField("description", blank=True)
     status = models.CharField("statut", max_length=12, choices=Status.choices, default=Status.OPEN)
     due_date = models.DateField("échéance", null=True, blank=True)
+    beneficiary_agreed = models.BooleanField("accord du ou de la bénéficiaire", default=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="saisi par", on_delete=models.PROTECT, related_name="+"
     )
@@ -502,6 +570,7 @@ class Objective(TimeStamped):
         verbose_name_plural = "objectifs"
         ordering = ["beneficiary", "status", "due_date"]
         constraints = [
+            *PathwayEntry.Meta.constraints,
             _choices_check("theme", Theme, "objective_theme_valid", "Thème inconnu."),
             _choices_check("status", ObjectiveStatus, "objective_status_valid", "Statut d'objectif inconnu."),
         ]
@@ -517,7 +586,7 @@ class ActionStatus(models.TextChoices):
     CANCELLED = "cancelled", "Annulée"
 
 
-class Action(TimeStamped):
+class Action(PathwayEntry):
     """An action toward an objective."""
 
     Status = ActionStatus
@@ -536,6 +605,7 @@ class Action(TimeStamped):
         verbose_name_plural = "actions"
         ordering = ["objective", "due_date"]
         constraints = [
+            *PathwayEntry.Meta.constraints,
             _choices_check("status", ActionStatus, "action_status_valid", "Statut d'action inconnu."),
             models.CheckConstraint(
                 condition=~Q(status="done") | Q(done_on__isnull=False),
@@ -555,7 +625,7 @@ class AppointmentStatus(models.TextChoices):
     CANCELLED = "cancelled", "Annulé"
 
 
-class Appointment(TimeStamped):
+class Appointment(PathwayEntry):
     """An appointment (*rendez-vous*): planned, then honoured or missed (or cancelled)."""
 
     Status = AppointmentStatus
@@ -587,6 +657,7 @@ class Appointment(TimeStamped):
         verbose_name_plural = "rendez-vous"
         ordering = ["beneficiary", "-scheduled_at"]
         constraints = [
+            *PathwayEntry.Meta.constraints,
             _choices_check("status", AppointmentStatus, "appointment_status_valid", "Statut de rendez-vous inconnu."),
         ]
         indexes = [
@@ -606,7 +677,7 @@ class DiagnosticEducationLevel(models.TextChoices):
     LEVEL_6_PLUS = "level_6_plus", "Bac +3 et au-delà (niveau 6 et plus)"
 
 
-class Diagnostic(TimeStamped):
+class Diagnostic(PathwayEntry):
     """The *diagnostic socio-professionnel*: situation, education, experience, and its barriers."""
 
     EducationLevel = DiagnosticEducationLevel
@@ -630,6 +701,7 @@ class Diagnostic(TimeStamped):
         verbose_name_plural = "diagnostics"
         ordering = ["beneficiary", "-carried_out_on"]
         constraints = [
+            *PathwayEntry.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(education_level__in=[*DiagnosticEducationLevel.values, ""]),
                 name="diagnostic_education_level_valid",
@@ -700,7 +772,7 @@ class NoteVisibility(models.TextChoices):
     FOLLOWERS = "followers", "Toutes les personnes qui suivent le dossier"
 
 
-class Note(TimeStamped):
+class Note(PathwayEntry):
     """A note written by a professional (*observation*), with who may read it.
 
     Visibility: private (its author only), shared with the departments and structures listed on it,
@@ -739,6 +811,7 @@ class Note(TimeStamped):
         verbose_name_plural = "notes"
         ordering = ["beneficiary", "-created_at"]
         constraints = [
+            *PathwayEntry.Meta.constraints,
             _choices_check("visibility", NoteVisibility, "note_visibility_valid", "Visibilité inconnue."),
             models.CheckConstraint(
                 condition=~Q(body=""),
@@ -933,3 +1006,148 @@ class BeneficiaryGroupObjectPermission(GroupObjectPermissionBase):
 
     class Meta(GroupObjectPermissionBase.Meta):
         verbose_name = "droit de groupe sur un dossier"
+
+
+class SupportEndReason(TimeStamped):
+    """A reason for ending the support (*fin d'accompagnement*): a list the department admin keeps."""
+
+    code = models.SlugField("code", max_length=50, unique=True)
+    label = models.CharField("libellé", max_length=200, unique=True)
+    is_active = models.BooleanField("proposé", default=True)
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+
+    class Meta:
+        verbose_name = "motif de fin d'accompagnement"
+        verbose_name_plural = "motifs de fin d'accompagnement"
+        ordering = ["position", "label"]
+
+    def __str__(self):
+        return self.label
+
+
+class ReorientationRequestStatus(models.TextChoices):
+    PENDING = "pending", "En attente de décision"
+    ACCEPTED = "accepted", "Acceptée"
+    REFUSED = "refused", "Refusée"
+
+
+class ReorientationRequest(TimeStamped):
+    """A referent proposes a new track; a supervisor (or the orientation team) accepts or refuses it
+    with a reason. Acceptance supersedes the orientation in force with a new decided one."""
+
+    Status = ReorientationRequestStatus
+
+    public_id = models.UUIDField("identifiant public", default=uuid.uuid4, unique=True, editable=False)
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="reorientation_requests"
+    )
+    proposed_track = models.CharField("parcours proposé", max_length=20, choices=OrientationTrack.choices)
+    proposed_organisme = models.ForeignKey(
+        Structure, verbose_name="organisme référent proposé", on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField("motif de la demande")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="demandée par", on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField("statut", max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="décidée par",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("décidée le", null=True, blank=True)
+    decision_reason = models.TextField("motif de la décision", blank=True)
+    resulting_orientation = models.OneToOneField(
+        Orientation,
+        verbose_name="orientation décidée",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reorientation_request",
+    )
+
+    class Meta:
+        verbose_name = "demande de réorientation"
+        verbose_name_plural = "demandes de réorientation"
+        ordering = ["beneficiary", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(proposed_track__in=OrientationTrack.values),
+                name="reorientation_track_valid",
+                violation_error_message="Type de parcours inconnu.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ReorientationRequestStatus.values),
+                name="reorientation_status_valid",
+                violation_error_message="Statut de demande inconnu.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="reorientation_reason_required",
+                violation_error_message="Le motif de la demande est obligatoire.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending")
+                | (Q(decided_by__isnull=False, decided_at__isnull=False) & ~Q(decision_reason="")),
+                name="reorientation_decision_complete",
+                violation_error_message="Une décision indique qui l'a prise, quand et pourquoi.",
+            ),
+            models.UniqueConstraint(
+                fields=["beneficiary"],
+                condition=Q(status="pending"),
+                name="reorientation_one_pending_per_beneficiary",
+                violation_error_message="Une demande de réorientation est déjà en attente pour ce dossier.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Réorientation {self.get_proposed_track_display().lower()} ({self.get_status_display().lower()})"
+
+
+class RevisionAction(models.TextChoices):
+    CORRECTED = "corrected", "Corrigé"
+    WITHDRAWN = "withdrawn", "Retiré"
+
+
+class Revision(models.Model):
+    """A previous version of a pathway entry, kept when it was corrected or withdrawn (who, when,
+    what it said). Append-only: written by casework.services.entries, never updated."""
+
+    Action = RevisionAction
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", on_delete=models.PROTECT, related_name="revisions"
+    )
+    version = models.PositiveIntegerField("version remplacée")
+    data = models.JSONField("contenu de cette version", encoder=DjangoJSONEncoder)
+    action = models.CharField("action", max_length=10, choices=Action.choices)
+    reason = models.TextField("motif", blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="par", on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField("le")
+
+    class Meta:
+        verbose_name = "version antérieure"
+        verbose_name_plural = "versions antérieures"
+        ordering = ["content_type", "object_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "version"],
+                name="revision_unique_version",
+                violation_error_message="Cette version est déjà conservée.",
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=RevisionAction.values),
+                name="revision_action_valid",
+                violation_error_message="Action inconnue.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Version {self.version} ({self.get_action_display().lower()})"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework.views import caseload, emergency, file, sharing
+from casework.views import caseload, emergency, entries, file, pathway, sharing
 
 app_name = "casework"
 
@@ -10,4 +10,8 @@ urlpatterns = [
     path("dossiers/<uuid:public_id>/partager/", sharing.share_create, name="share_create"),
     path("dossiers/<uuid:public_id>/partages/<uuid:share_id>/arreter/", sharing.share_end, name="share_end"),
     path("acces-exceptionnel/", emergency.emergency_access, name="emergency_access"),
+    # Writing on a file: steps, appointments, notes, corrections and withdrawals (views/entries.py);
+    # contracts, orientation, objectives, diagnostic, end of support (views/pathway.py).
+    *entries.urlpatterns,
+    *pathway.urlpatterns,
 ]

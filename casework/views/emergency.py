@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from casework.forms import EmergencyAccessForm
+from casework.forms.sharing import EmergencyAccessForm
 from casework.services import NoMatchingFile, emergency_access_open
 
 NO_MATCHING_FILE = (

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from casework import services
-from casework.forms import ShareForm
+from casework.forms.sharing import ShareForm
 from casework.models import Share
 from casework.permissions import check_can_change, get_beneficiary_or_404
 

@@ -152,6 +152,9 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 # django-guardian: object permissions go through casework.permissions only (docs/permissions.md).
 # An emergency access (accès exceptionnel) to a file lasts this many hours.
 EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 24, minimum=1)
+# A note or a step can be corrected by its author for this many hours after writing it; after that it
+# is immutable and can only be withdrawn with a reason (casework.services.common).
+ENTRY_CORRECTION_HOURS = env_int("ENTRY_CORRECTION_HOURS", 48, minimum=0)
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 

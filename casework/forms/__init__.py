@@ -1,0 +1,1 @@
+"""Forms of the casework screens, one module per area (sharing, entries, pathway)."""

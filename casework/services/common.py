@@ -1,0 +1,155 @@
+"""What every write on a pathway entry shares: locking the file, keeping `last_activity_at` in step,
+optimistic locking with the `version` column, and the correction and withdrawal rules with the
+previous version kept in `Revision`."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from accounts.models import User
+from casework.models import Beneficiary, PathwayEntry, Revision
+from casework.permissions import can_change
+
+
+class ConcurrentEdit(Exception):
+    """Someone else changed the object since the form was shown; `current` is its state now."""
+
+    def __init__(self, current: models.Model):
+        super().__init__("L'objet a été modifié entre-temps.")
+        self.current = current
+
+
+def lock_beneficiary(beneficiary: Beneficiary) -> Beneficiary:
+    return Beneficiary.objects.select_for_update(of=("self",)).get(pk=beneficiary.pk)
+
+
+def beneficiary_touch(*, beneficiary: Beneficiary, at: datetime.datetime | None = None) -> None:
+    """Record activity on the file: last_activity_at moves forward, never back (one UPDATE)."""
+    when = at or timezone.now()
+    Beneficiary.objects.filter(pk=beneficiary.pk).filter(
+        Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=when)
+    ).update(last_activity_at=when)
+
+
+def save_versioned(obj: models.Model, *, expected_version: int, fields: list[str]) -> None:
+    """Save `fields` of obj only if nobody saved it since `expected_version`; bump its version.
+
+    A conditional UPDATE ... WHERE version = expected: the second of two concurrent edits changes no
+    row and gets ConcurrentEdit with the object as the first one left it.
+    """
+    obj.full_clean()
+    values = {field: getattr(obj, field) for field in fields}
+    now = timezone.now()
+    if "updated_at" in {f.name for f in obj._meta.fields}:
+        values["updated_at"] = now
+    updated = type(obj).objects.filter(pk=obj.pk, version=expected_version).update(version=F("version") + 1, **values)
+    if not updated:
+        raise ConcurrentEdit(type(obj).objects.get(pk=obj.pk))
+    obj.version = expected_version + 1
+
+
+def correction_deadline(entry: PathwayEntry) -> datetime.datetime:
+    return entry.created_at + datetime.timedelta(hours=settings.ENTRY_CORRECTION_HOURS)
+
+
+def can_correct(user: User, entry: PathwayEntry, *, at: datetime.datetime | None = None) -> bool:
+    """Its author may correct an entry within ENTRY_CORRECTION_HOURS of writing it; after that, or
+    for anyone else, it is immutable (it can still be withdrawn with a reason)."""
+    now = at or timezone.now()
+    return (
+        entry.withdrawn_at is None
+        and getattr(entry, "author_id", None) == user.pk
+        and now <= correction_deadline(entry)
+    )
+
+
+def can_withdraw(user: User, entry: PathwayEntry, beneficiary: Beneficiary) -> bool:
+    """An entry is withdrawn by its author or by whoever may act on the file (its referent, the
+    supervisors of its structure), never deleted."""
+    return entry.withdrawn_at is None and (
+        getattr(entry, "author_id", None) == user.pk or can_change(user, beneficiary)
+    )
+
+
+def _snapshot(entry: models.Model) -> dict:
+    data = model_to_dict(entry)
+    for name, value in list(data.items()):
+        if isinstance(value, list):  # many-to-many: keep the ids
+            data[name] = [getattr(item, "pk", item) for item in value]
+    return data
+
+
+def revision_record(*, entry: PathwayEntry, beneficiary: Beneficiary, action: str, actor: User, reason: str = ""):
+    return Revision.objects.create(
+        content_type=ContentType.objects.get_for_model(type(entry)),
+        object_id=entry.pk,
+        beneficiary=beneficiary,
+        version=entry.version,
+        data=_snapshot(entry),
+        action=action,
+        reason=reason,
+        changed_by=actor,
+        changed_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def entry_correct(
+    *, actor: User, entry: PathwayEntry, beneficiary: Beneficiary, changes: dict, expected_version: int
+) -> PathwayEntry:
+    """Correct an entry (its author, within the delay): the previous version is kept, the entry is
+    marked corrected. `changes` maps field names to new values (many-to-many fields included)."""
+    lock_beneficiary(beneficiary)
+    current = type(entry).objects.get(pk=entry.pk)
+    if not can_correct(actor, current):
+        raise PermissionDenied(
+            "Cette saisie ne peut plus être corrigée : retirez-la avec un motif si elle est erronée."
+        )
+    if current.version != expected_version:
+        raise ConcurrentEdit(current)
+    revision_record(entry=current, beneficiary=beneficiary, action=Revision.Action.CORRECTED, actor=actor)
+    many_to_many = {name: value for name, value in changes.items() if current._meta.get_field(name).many_to_many}
+    for name, value in changes.items():
+        if name not in many_to_many:
+            setattr(current, name, value)
+    current.corrected_at = timezone.now()
+    save_versioned(
+        current,
+        expected_version=expected_version,
+        fields=[name for name in changes if name not in many_to_many] + ["corrected_at"],
+    )
+    for name, value in many_to_many.items():
+        getattr(current, name).set(value)
+    beneficiary_touch(beneficiary=beneficiary)
+    return current
+
+
+@transaction.atomic
+def entry_withdraw(
+    *, actor: User, entry: PathwayEntry, beneficiary: Beneficiary, reason: str, expected_version: int
+) -> PathwayEntry:
+    """Withdraw a mistaken entry with a reason: it stays, marked withdrawn, with its last version kept."""
+    lock_beneficiary(beneficiary)
+    current = type(entry).objects.get(pk=entry.pk)
+    if not can_withdraw(actor, current, beneficiary):
+        raise PermissionDenied("Vous ne pouvez pas retirer cette saisie.")
+    if not reason.strip():
+        raise ValidationError({"withdrawal_reason": "Indiquez pourquoi cette saisie est retirée."})
+    if current.version != expected_version:
+        raise ConcurrentEdit(current)
+    revision_record(
+        entry=current, beneficiary=beneficiary, action=Revision.Action.WITHDRAWN, actor=actor, reason=reason.strip()
+    )
+    current.withdrawn_at = timezone.now()
+    current.withdrawn_by = actor
+    current.withdrawal_reason = reason.strip()
+    save_versioned(
+        current, expected_version=expected_version, fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"]
+    )
+    return current
