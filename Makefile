@@ -25,7 +25,7 @@ MANAGE := $(PYTHON) manage.py
 # Whatever the caller's environment says, the project's environment is ./.venv.
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: help install run test lint worker deploy-check
+.PHONY: help install run test test-browser lint worker deploy-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ run: install ## Migrate, load the demo data (prints the accounts), serve on http
 
 test: install ## Run the whole test suite (extra pytest arguments: PYTEST_ARGS='-k ... -x')
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-browser: install ## Only the browser tests (Playwright + Debian's /usr/bin/chromium, axe-core)
+	$(VENV)/bin/pytest tests/browser -m browser $(PYTEST_ARGS)
 
 lint: install ## ruff check, ruff format --check, and no missing migration
 	$(VENV)/bin/ruff check .

@@ -44,8 +44,10 @@ from casework.models import (
     Objective,
     Orientation,
     ReferentAssignment,
+    ReorientationRequest,
     Share,
     Step,
+    SupportEndReason,
     Theme,
     search_key,
 )
@@ -1891,6 +1893,7 @@ def seed_demo() -> SeedReport:
         grants = _sync_grants([number for _, number in planner.keys])
         if created:
             created["droits d'accès aux dossiers"] = grants.created
+        created.update(_seed_pathway_stories([number for _, number in planner.keys], users, structures))
     return SeedReport(
         created_beneficiaries=len(missing),
         created=created,
@@ -1901,3 +1904,126 @@ def seed_demo() -> SeedReport:
         ],
         grants=grants,
     )
+
+
+# --- Pathway stories: reorientation requests waiting for a decision, an ended support -----------------
+
+# (referent, days ago, reason): a request each, on an ongoing file of theirs oriented toward the social
+# or socio-professional track; each proposes the professional track with France Travail.
+REORIENTATION_STORIES = (
+    (
+        "referente.nord",
+        3,
+        "La personne a obtenu son permis et trouvé une solution de garde : elle souhaite chercher un emploi "
+        "dans la logistique. Les freins sociaux sont levés.",
+    ),
+    (
+        "referente.nord",
+        9,
+        "Logement stabilisé depuis deux mois ; projet de formation d'aide-soignante à construire avec France Travail.",
+    ),
+    (
+        "referent.sud",
+        5,
+        "Sortie du dispositif d'hébergement ; la personne est disponible pour un emploi à temps plein.",
+    ),
+)
+SUPPORT_END_STORY = (
+    "referente.nord",
+    "reprise-emploi",
+    "CDI de préparateur de commandes depuis trois mois, à temps plein. Plus de frein de mobilité (permis "
+    "obtenu). La personne sait qu'elle peut revenir vers la MDS si sa situation change.",
+)
+
+
+def _story_files(numbers: list[str], referent: User, exclude: set[int]):
+    """Ongoing demo files of this referent with nothing of a permission story on them (no share, no
+    emergency access, never reassigned), in a fixed order."""
+    return (
+        Beneficiary.objects.filter(
+            allocataire_number__in=numbers,
+            current_referent=referent,
+            rsa_status=Beneficiary.RsaStatus.OPEN,
+            shares__isnull=True,
+            emergency_accesses__isnull=True,
+        )
+        .exclude(pk__in=exclude)
+        .annotate(assignment_count=models.Count("assignments", distinct=True))
+        .filter(assignment_count=1)
+        .order_by("allocataire_number")
+    )
+
+
+def _seed_pathway_stories(numbers: list[str], users: dict[str, User], structures: dict[str, Structure]) -> dict:
+    """A few reorientation requests waiting for a supervisor's decision, and one file whose support ended
+    with a reason and a closing summary. Idempotent: nothing is added once the demo files hold such a
+    request or an ended support with a reason. Written as the services would (casework.services.pathway)
+    but without moving the files' last activity, which the demo derives from steps, appointments and
+    notes."""
+    created = {}
+    now = timezone.now()
+    today = timezone.localdate()
+    demo_files = Beneficiary.objects.filter(allocataire_number__in=numbers)
+    used: set[int] = set()
+    if not ReorientationRequest.objects.filter(beneficiary__in=demo_files).exists():
+        requests = []
+        for username, days_ago, reason in REORIENTATION_STORIES:
+            referent = users[username]
+            file = (
+                _story_files(numbers, referent, used)
+                .filter(
+                    orientations__status=Orientation.Status.DECIDED,
+                    orientations__track__in=[Orientation.Track.SOCIAL, Orientation.Track.SOCIO_PROFESSIONAL],
+                )
+                .first()
+            )
+            if file is None:
+                continue
+            used.add(file.pk)
+            when = now - datetime.timedelta(days=days_ago, hours=2)
+            request = ReorientationRequest(
+                beneficiary=file,
+                proposed_track=Orientation.Track.PROFESSIONAL,
+                proposed_organisme=structures["ft-roubaix"],
+                reason=reason,
+                requested_by=referent,
+            )
+            request.full_clean()
+            request.save()
+            requests.append(request.pk)
+            ReorientationRequest.objects.filter(pk=request.pk).update(created_at=when, updated_at=when)
+        created["demandes de réorientation en attente"] = len(requests)
+    if not demo_files.filter(support_end_reason__isnull=False).exists():
+        username, code, summary = SUPPORT_END_STORY
+        reason, _ = SupportEndReason.objects.get_or_create(
+            code=code, defaults={"label": "Reprise d'emploi durable", "position": 10}
+        )
+        planned = Appointment.objects.filter(status=Appointment.Status.PLANNED)
+        file = (
+            _story_files(numbers, users[username], used)
+            .filter(is_active=True)
+            .exclude(appointments__in=planned)
+            .exclude(steps__status=Step.Status.PLANNED)
+            .filter(last_activity_at__isnull=False)
+            .first()
+        )
+        if file is not None:
+            ended_on = max(timezone.localdate(file.last_activity_at), today - datetime.timedelta(days=7))
+            file.is_active = False
+            file.support_ended_on = min(ended_on, today)
+            file.support_end_reason = reason
+            file.support_end_summary = summary
+            file.version += 1
+            file.full_clean()
+            file.save(
+                update_fields=[
+                    "is_active",
+                    "support_ended_on",
+                    "support_end_reason",
+                    "support_end_summary",
+                    "version",
+                    "updated_at",
+                ]
+            )
+            created["fins d'accompagnement"] = 1
+    return created

@@ -1109,6 +1109,7 @@ class ReorientationRequest(TimeStamped):
 
 class RevisionAction(models.TextChoices):
     CORRECTED = "corrected", "Corrigé"
+    STATUS_CHANGED = "status", "Statut modifié"
     WITHDRAWN = "withdrawn", "Retiré"
 
 

@@ -4,9 +4,25 @@ These take a queryset (or a file) that the permission layer has already scoped
 (`casework.permissions.visible_beneficiaries` / `get_beneficiary_or_404`); they never widen it.
 """
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, prefetch_related_objects
+import datetime
+import re
 
-from accounts.models import User
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Cast
+
+from accounts.models import Structure, User
 from casework.models import (
     Action,
     Appointment,
@@ -15,27 +31,27 @@ from casework.models import (
     Contract,
     Diagnostic,
     EmergencyAccess,
+    Note,
     Objective,
     Orientation,
+    PathwayEntry,
     ReferentAssignment,
+    ReorientationRequest,
+    Revision,
     Share,
     Step,
+    search_key,
 )
 from casework.permissions import can_see_emergency_accesses, visible_notes
 
 
 def with_caseload_data(queryset: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]:
-    """The caseload's columns: the track of the orientation in force, the end of the latest signed
-    contract (both as subqueries: no query per row) and the current referent and structure."""
-    orientation_in_force = Orientation.objects.filter(
-        beneficiary=OuterRef("pk"), status=Orientation.Status.DECIDED
-    ).order_by("-decided_on", "-created_at")
-    latest_signed_contract = Contract.objects.filter(
-        beneficiary=OuterRef("pk"), status=Contract.Status.SIGNED
-    ).order_by("-start_date", "-end_date", "-pk")
+    """The caseload's columns: the track of the orientation in force, the end of the latest signed,
+    non-withdrawn contract (both as subqueries: no query per row) and the current referent and structure.
+    The caseload's sort by contract end (casework.filters) relies on the `contract_end` annotation."""
     return queryset.select_related("current_referent", "current_structure").annotate(
-        orientation_track=Subquery(orientation_in_force.values("track")[:1]),
-        contract_end=Subquery(latest_signed_contract.values("end_date")[:1]),
+        orientation_track=Subquery(orientation_in_force().values("track")[:1]),
+        contract_end=Subquery(latest_signed_contract().values("end_date")[:1]),
     )
 
 
@@ -44,12 +60,13 @@ def file_page_prefetches(user: User, beneficiary: Beneficiary) -> list[Prefetch]
 
     Notes are only those `visible_notes` lets this user read, stored in `beneficiary.readable_notes`
     (never `beneficiary.notes`, which would be every note); emergency accesses are fetched, into
-    `beneficiary.emergency_access_list`, only for the users allowed to see them.
+    `beneficiary.emergency_access_list`, only for the users allowed to see them. The people, structures
+    and departments a note is shared with are not prefetched here: `with_file_page_data` reads them for
+    the readable shared notes in one query (`note.recipient_labels`).
     """
     notes = (
         visible_notes(user, beneficiary)
-        .select_related("author", "author_structure")
-        .prefetch_related("shared_with_departments", "shared_with_structures", "shared_with_users")
+        .select_related("author", "author_structure", "withdrawn_by")
         .order_by("-created_at", "-pk")
     )
     prefetches = [
@@ -67,28 +84,41 @@ def file_page_prefetches(user: User, beneficiary: Beneficiary) -> list[Prefetch]
             ),
         ),
         Prefetch(
+            "reorientation_requests",
+            queryset=ReorientationRequest.objects.select_related(
+                "proposed_organisme", "requested_by", "decided_by"
+            ).order_by("-created_at", "-pk"),
+        ),
+        Prefetch(
             "contracts",
-            queryset=Contract.objects.select_related("author", "renews").order_by("-start_date", "-pk"),
+            queryset=Contract.objects.select_related("author", "renews", "withdrawn_by").order_by(
+                "-start_date", "-pk"
+            ),
         ),
         Prefetch(
             "steps",
-            queryset=Step.objects.select_related("author", "author_structure").order_by("-date", "-created_at"),
+            queryset=Step.objects.select_related("author", "author_structure", "withdrawn_by").order_by(
+                "-date", "-created_at"
+            ),
         ),
         Prefetch(
             "objectives",
-            queryset=Objective.objects.select_related("contract").prefetch_related(
-                Prefetch("actions", queryset=Action.objects.order_by("due_date", "pk"))
+            queryset=Objective.objects.select_related("contract", "author", "withdrawn_by").prefetch_related(
+                Prefetch(
+                    "actions",
+                    queryset=Action.objects.select_related("author", "withdrawn_by").order_by("due_date", "pk"),
+                )
             ),
         ),
         Prefetch(
             "appointments",
-            queryset=Appointment.objects.select_related("with_user", "with_structure").order_by(
-                "-scheduled_at", "-pk"
-            ),
+            queryset=Appointment.objects.select_related(
+                "with_user", "with_structure", "author", "withdrawn_by"
+            ).order_by("-scheduled_at", "-pk"),
         ),
         Prefetch(
             "diagnostics",
-            queryset=Diagnostic.objects.select_related("author").prefetch_related(
+            queryset=Diagnostic.objects.select_related("author", "withdrawn_by").prefetch_related(
                 Prefetch("barriers", queryset=Barrier.objects.order_by("kind"))
             ),
         ),
@@ -111,7 +141,192 @@ def file_page_prefetches(user: User, beneficiary: Beneficiary) -> list[Prefetch]
     return prefetches
 
 
+def _attach_note_recipients(user: User, notes: list[Note]) -> None:
+    """Set `note.recipient_labels` on each note: the names of the departments, structures (through
+    `Structure.label_for`, so a sensitive structure stays neutral to outsiders) and people it is shared
+    with. One query for the three many-to-many tables (a UNION), and none when no note is shared."""
+    for note in notes:
+        note.recipient_labels = []
+    shared = {note.pk: note for note in notes if note.visibility == Note.Visibility.SHARED}
+    if not shared:
+        return
+    text, flag = CharField(), BooleanField()
+
+    def rows(relation: str, kind: str, name: str, first_name: str, last_name: str, is_sensitive: str):
+        through = getattr(Note, relation).through
+        blank = Value("", output_field=text)
+        return through.objects.filter(note_id__in=list(shared)).values_list(
+            "note_id",
+            Value(kind, output_field=text),
+            F(f"{kind}_id"),
+            Cast(name, output_field=text),
+            Cast(first_name, output_field=text) if first_name else blank,
+            Cast(last_name, output_field=text) if last_name else blank,
+            F(is_sensitive) if is_sensitive else Value(False, output_field=flag),
+        )
+
+    departments = rows("shared_with_departments", "department", "department__name", "", "", "")
+    structures = rows("shared_with_structures", "structure", "structure__name", "", "", "structure__is_sensitive")
+    people = rows("shared_with_users", "user", "user__username", "user__first_name", "user__last_name", "")
+    order = {"department": 0, "structure": 1, "user": 2}
+    labels: dict[int, list[tuple[int, str]]] = {note_id: [] for note_id in shared}
+    for note_id, kind, target_id, name, first_name, last_name, is_sensitive in departments.union(
+        structures, people, all=True
+    ):
+        if kind == "structure":
+            # A transient instance, only to apply the one rule that names structures.
+            label = Structure(pk=target_id, name=name, is_sensitive=is_sensitive).label_for(user)
+        elif kind == "user":
+            label = f"{first_name} {last_name}".strip() or name
+        else:
+            label = name
+        labels[note_id].append((order[kind], label))
+    for note_id, found in labels.items():
+        # Sorted on what is shown, so that the order does not hint at a hidden name.
+        shared[note_id].recipient_labels = [label for _, label in sorted(found)]
+
+
+def _attach_revisions(beneficiary: Beneficiary, entries: list[PathwayEntry]) -> None:
+    """Set `entry.revision_list` (previous versions, newest first) on each entry given.
+
+    The file's revisions are read in one query, and only when one of these entries has a previous
+    version (a correction or a status change; a withdrawal keeps a version too, but one that says what
+    the entry still says, so the page does not list it). They are attached only to the entries given, which are those
+    the user may read: the previous versions of a note this user may not read stay unread.
+    """
+    for entry in entries:
+        entry.revision_list = []
+    if not any(entry.version > 1 for entry in entries):
+        return
+    by_key = {(entry._meta.app_label, entry._meta.model_name, entry.pk): entry for entry in entries}
+    revisions = (
+        Revision.objects.filter(beneficiary=beneficiary)
+        .select_related("content_type", "changed_by")
+        .order_by("-version", "-pk")
+    )
+    for revision in revisions:
+        entry = by_key.get((revision.content_type.app_label, revision.content_type.model, revision.object_id))
+        if entry is not None:
+            entry.revision_list.append(revision)
+
+
+def file_page_entries(beneficiary: Beneficiary) -> list[PathwayEntry]:
+    """The pathway entries loaded on a file by `with_file_page_data` (notes: only the readable ones)."""
+    entries: list[PathwayEntry] = [
+        *beneficiary.contracts.all(),
+        *beneficiary.steps.all(),
+        *beneficiary.appointments.all(),
+        *beneficiary.diagnostics.all(),
+        *beneficiary.readable_notes,
+    ]
+    for objective in beneficiary.objectives.all():
+        entries.append(objective)
+        entries.extend(objective.actions.all())
+    return entries
+
+
 def with_file_page_data(user: User, beneficiary: Beneficiary) -> Beneficiary:
-    """Load the file page's data onto a file the user may read (see file_page_prefetches)."""
+    """Load the file page's data onto a file the user may read (see file_page_prefetches), with the
+    recipients of the readable shared notes and the previous versions of the entries loaded."""
     prefetch_related_objects([beneficiary], *file_page_prefetches(user, beneficiary))
+    _attach_note_recipients(user, beneficiary.readable_notes)
+    _attach_revisions(beneficiary, file_page_entries(beneficiary))
     return beneficiary
+
+
+# --- The caseload's filters and search (casework.filters, casework.views.caseload) -------------------
+# Each takes a queryset already scoped by casework.permissions.visible_beneficiaries and only narrows it.
+
+
+def orientation_in_force() -> QuerySet[Orientation]:
+    """The orientation in force of the file at OuterRef("pk"): the decided one (a unique constraint
+    allows one at most)."""
+    return Orientation.objects.filter(beneficiary=OuterRef("pk"), status=Orientation.Status.DECIDED).order_by(
+        "-decided_on", "-created_at"
+    )
+
+
+def latest_signed_contract() -> QuerySet[Contract]:
+    """The signed contracts of the file at OuterRef("pk") that were not withdrawn, latest first."""
+    return Contract.objects.filter(
+        beneficiary=OuterRef("pk"), status=Contract.Status.SIGNED, withdrawn_at__isnull=True
+    ).order_by("-start_date", "-end_date", "-pk")
+
+
+def caseload_with_track(queryset: QuerySet[Beneficiary], track: str | None) -> QuerySet[Beneficiary]:
+    """Files whose orientation in force has this track; with None, files with no orientation in force."""
+    if track is None:
+        return queryset.filter(~Exists(orientation_in_force()))
+    return queryset.filter(Exists(orientation_in_force().filter(track=track)))
+
+
+# Contract states of a file, from the end date of its latest signed, non-withdrawn contract.
+CONTRACT_NONE = "none"
+CONTRACT_RUNNING = "running"
+CONTRACT_ENDING = "ending"
+CONTRACT_EXPIRED = "expired"
+
+
+def caseload_with_contract_state(
+    queryset: QuerySet[Beneficiary], state: str, *, today: datetime.date, ending_within: datetime.timedelta
+) -> QuerySet[Beneficiary]:
+    """Files whose latest signed contract is missing, running (ends after `ending_within`), ending
+    (today or within `ending_within`) or expired (ended before today)."""
+    soon = today + ending_within
+    conditions = {
+        CONTRACT_NONE: Q(latest_contract_end__isnull=True),
+        CONTRACT_RUNNING: Q(latest_contract_end__gt=soon),
+        CONTRACT_ENDING: Q(latest_contract_end__gte=today, latest_contract_end__lte=soon),
+        CONTRACT_EXPIRED: Q(latest_contract_end__lt=today),
+    }
+    return queryset.alias(latest_contract_end=Subquery(latest_signed_contract().values("end_date")[:1])).filter(
+        conditions[state]
+    )
+
+
+def caseload_inactive_since(queryset: QuerySet[Beneficiary], since: datetime.datetime) -> QuerySet[Beneficiary]:
+    """Files with no activity since this instant; a file with no recorded activity at all counts."""
+    return queryset.filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=since))
+
+
+def caseload_with_missed_appointment(
+    queryset: QuerySet[Beneficiary], *, since: datetime.datetime, until: datetime.datetime, missed: bool = True
+) -> QuerySet[Beneficiary]:
+    """Files with (or, missed=False, without) a missed, non-withdrawn appointment between two instants."""
+    missed_appointment = Exists(
+        Appointment.objects.filter(
+            beneficiary=OuterRef("pk"),
+            status=Appointment.Status.MISSED,
+            withdrawn_at__isnull=True,
+            scheduled_at__gte=since,
+            scheduled_at__lte=until,
+        )
+    )
+    return queryset.filter(missed_appointment if missed else ~missed_appointment)
+
+
+# A term made of digits (spaces allowed: a number is often read out in groups) is a CAF/MSA number.
+ALLOCATAIRE_TERM = re.compile(r"[\d\s]+")
+_WORD_SEPARATORS = re.compile(r"\W+")
+
+
+def caseload_search(queryset: QuerySet[Beneficiary], term: str) -> QuerySet[Beneficiary]:
+    """Files matching a typed term.
+
+    Digits: the start of the CAF/MSA number. Anything else: a name, accent- and case-insensitive,
+    through the denormalised `search_text` (the names as `search_key` writes them): every word of the
+    term must appear in it, anywhere (`LIKE '%word%'`, served by the trigram index `benef_search_trgm`
+    on PostgreSQL; the same filter scans on SQLite). Punctuation separates words: "jean-pierre" finds
+    "Jean Pierre", "n'diaye" finds "N'Diaye".
+    """
+    term = term.strip()
+    if not term:
+        return queryset
+    if ALLOCATAIRE_TERM.fullmatch(term):
+        return queryset.filter(allocataire_number__startswith="".join(term.split()))
+    words = [word for word in _WORD_SEPARATORS.split(search_key(term)) if word]
+    if not words:
+        return queryset.none()
+    for word in words:
+        queryset = queryset.filter(search_text__contains=word)
+    return queryset

@@ -6,6 +6,7 @@ app_name = "casework"
 
 urlpatterns = [
     path("dossiers/", caseload.caseload, name="caseload"),
+    path("dossiers/recherche/", caseload.caseload_search, name="caseload_search"),
     path("dossiers/<uuid:public_id>/", file.file_detail, name="file_detail"),
     path("dossiers/<uuid:public_id>/partager/", sharing.share_create, name="share_create"),
     path("dossiers/<uuid:public_id>/partages/<uuid:share_id>/arreter/", sharing.share_end, name="share_end"),

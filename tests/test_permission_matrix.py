@@ -23,11 +23,22 @@ from django.urls import URLPattern, URLResolver, get_resolver, include, path, re
 from django.utils import timezone
 
 from accounts.models import Role
-from casework.models import Share
+from casework.models import Barrier, Note, Orientation, ReorientationRequest, Share, Step
 from casework.permissions import can_change, visible_beneficiaries
 from casework.services import beneficiary_assign_referent, beneficiary_share, share_end
 from tests.accounts.factories import DepartmentFactory, StructureFactory, member
-from tests.casework.factories import BeneficiaryFactory
+from tests.casework.factories import (
+    ActionFactory,
+    AppointmentFactory,
+    BarrierFactory,
+    BeneficiaryFactory,
+    ContractFactory,
+    DiagnosticFactory,
+    NoteFactory,
+    ObjectiveFactory,
+    OrientationFactory,
+    StepFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +129,7 @@ class World:
     share: Share
     other_file: object
     other_share: Share
+    entries: dict = field(default_factory=dict)
 
 
 def build_world(scenario: str) -> World:
@@ -143,6 +155,30 @@ def build_world(scenario: str) -> World:
     other_file = BeneficiaryFactory(referent=outsider)
     other_share = beneficiary_share(actor=outsider, beneficiary=other_file, structure=ccas, reason="Aide")
 
+    # One entry of each kind on the file, written by its referent (today: still correctable).
+    author = users["referent"]
+    orientation = OrientationFactory(beneficiary=file, organisme_referent=nord, decided_by=users["supervisor"])
+    objective = ObjectiveFactory(beneficiary=file, author=author)
+    diagnostic = DiagnosticFactory(beneficiary=file, author=author)
+    BarrierFactory(diagnostic=diagnostic, kind=Barrier.Kind.MOBILITY)
+    entries = {
+        "step": StepFactory(beneficiary=file, author=author, author_structure=nord, status=Step.Status.PLANNED),
+        "appointment": AppointmentFactory(beneficiary=file, author=author),
+        "note": NoteFactory(beneficiary=file, author=author, visibility=Note.Visibility.FOLLOWERS),
+        "contract": ContractFactory(beneficiary=file, author=author),
+        "orientation": orientation,
+        "reorientation": ReorientationRequest.objects.create(
+            beneficiary=file,
+            proposed_track=Orientation.Track.PROFESSIONAL,
+            proposed_organisme=nord,
+            reason="Projet professionnel prêt",
+            requested_by=author,
+        ),
+        "objective": objective,
+        "action": ActionFactory(objective=objective, author=author),
+        "diagnostic": diagnostic,
+    }
+
     if scenario == "reassigned":
         beneficiary_assign_referent(
             actor=users["supervisor"],
@@ -159,7 +195,7 @@ def build_world(scenario: str) -> World:
         assert scenario == "plain", scenario
     file.refresh_from_db()
     share.refresh_from_db()
-    return World(users=users, file=file, share=share, other_file=other_file, other_share=other_share)
+    return World(users=users, file=file, share=share, other_file=other_file, other_share=other_share, entries=entries)
 
 
 @pytest.fixture(scope="module", params=list(SCENARIOS))
@@ -176,6 +212,7 @@ def world(request, django_db_setup, django_db_blocker):
 LOGIN = "302 to the login page"  # LoginRequiredMiddleware, with ?next=
 TO_FILE = "302 to the file page"
 TO_HOME = "302 to the home page"
+TO_CASELOAD = "302 to the caseload"
 SIGNED_OUT = "302 to the login page, signed out"
 
 Expected = int | str
@@ -201,6 +238,46 @@ def file_action(success: Expected) -> Callable[[str, Situation], Expected]:
     return expect
 
 
+SUPERVISORS = {"supervisor", "other_supervisor"}
+
+
+def file_decision(success: Expected) -> Callable[[str, Situation], Expected]:
+    """A decision on the file (orientation, reorientation): supervisors of its structure only."""
+
+    def expect(persona: str, situation: Situation) -> Expected:
+        if persona == "anonymous":
+            return LOGIN
+        if persona not in situation.sees:
+            return 404
+        return success if persona in situation.changes & SUPERVISORS else 403
+
+    return expect
+
+
+def file_reader(success: Expected) -> Callable[[str, Situation], Expected]:
+    """Anyone who may read the file may do it (write a note)."""
+
+    def expect(persona: str, situation: Situation) -> Expected:
+        if persona == "anonymous":
+            return LOGIN
+        return success if persona in situation.sees else 404
+
+    return expect
+
+
+def entry_author(success: Expected) -> Callable[[str, Situation], Expected]:
+    """Correcting an entry: its author (the referent), while they may still act on the file."""
+
+    def expect(persona: str, situation: Situation) -> Expected:
+        if persona == "anonymous":
+            return LOGIN
+        if persona not in situation.sees:
+            return 404
+        return success if persona == "referent" and persona in situation.changes else 403
+
+    return expect
+
+
 def signed_in(status: Expected) -> Callable[[str, Situation], Expected]:
     return lambda persona, situation: LOGIN if persona == "anonymous" else status
 
@@ -218,6 +295,13 @@ def referents_only(success: Expected) -> Callable[[str, Situation], Expected]:
         return success if situation.is_referent(persona) else 403
 
     return expect
+
+
+def caseload_search(persona: str, situation: Situation) -> Expected:
+    """The caseload's search term is posted, kept in the session, and the list shown again."""
+    if persona == "anonymous":
+        return LOGIN
+    return TO_CASELOAD if situation.reads_files(persona) else 403
 
 
 def login_page(persona: str, situation: Situation) -> Expected:
@@ -248,6 +332,30 @@ def file_kwargs(world: World) -> dict:
 
 def share_kwargs(world: World) -> dict:
     return {"public_id": world.file.public_id, "share_id": world.share.public_id}
+
+
+def entry_kwargs(kind: str, url_kind: str | None = None, name: str = "entry_id") -> Callable[[World], dict]:
+    def kwargs(world: World) -> dict:
+        values = {"public_id": world.file.public_id, name: world.entries[kind].public_id}
+        if url_kind:
+            values["kind"] = url_kind
+        return values
+
+    return kwargs
+
+
+def barrier_kwargs(world: World) -> dict:
+    return {
+        "public_id": world.file.public_id,
+        "diagnostic_id": world.entries["diagnostic"].public_id,
+        "kind": Barrier.Kind.MOBILITY,
+    }
+
+
+def form_page(success_get: Expected = 200, rule=None) -> tuple:
+    """A form page: GET shows it, an empty POST shows it again with its errors (nothing written)."""
+    rule = rule or file_action
+    return (Check("get", rule(success_get)), Check("post", rule(200)))
 
 
 def share_form_data(world: World) -> dict:
@@ -282,6 +390,38 @@ RULES: dict[str, Rule] = {
         no_kwargs,
         (Check("get", referents_only(200)), Check("post", referents_only(TO_FILE), data=emergency_form_data)),
     ),
+}
+
+RULES |= {
+    # Writing on the file (issue 4). Forms: GET shows them, an empty POST shows the errors.
+    "casework:caseload_search": Rule(no_kwargs, (Check("get", signed_in(405)), Check("post", caseload_search))),
+    "casework:step_create": Rule(file_kwargs, form_page()),
+    "casework:step_status": Rule(entry_kwargs("step"), form_page()),
+    "casework:appointment_create": Rule(file_kwargs, form_page()),
+    "casework:appointment_record": Rule(entry_kwargs("appointment"), form_page()),
+    "casework:note_create": Rule(file_kwargs, form_page(rule=file_reader)),
+    "casework:entry_correct": Rule(entry_kwargs("step", "etape"), form_page(rule=entry_author)),
+    "casework:entry_withdraw": Rule(entry_kwargs("step", "etape"), form_page()),
+    "casework:contract_create": Rule(file_kwargs, form_page()),
+    "casework:contract_renew": Rule(entry_kwargs("contract", name="contract_id"), form_page()),
+    "casework:contract_sign": Rule(entry_kwargs("contract", name="contract_id"), form_page()),
+    "casework:orientation_decide": Rule(file_kwargs, form_page(rule=file_decision)),
+    "casework:reorientation_request": Rule(file_kwargs, form_page()),
+    "casework:reorientation_decide": Rule(
+        entry_kwargs("reorientation", name="request_id"), form_page(rule=file_decision)
+    ),
+    "casework:objective_create": Rule(file_kwargs, form_page()),
+    "casework:objective_status": Rule(
+        entry_kwargs("objective", name="objective_id"),
+        (Check("get", signed_in(405)), Check("post", file_action(200))),
+    ),
+    "casework:action_create": Rule(entry_kwargs("objective", name="objective_id"), form_page()),
+    "casework:action_status": Rule(
+        entry_kwargs("action", name="action_id"), (Check("get", signed_in(405)), Check("post", file_action(200)))
+    ),
+    "casework:diagnostic_create": Rule(file_kwargs, form_page()),
+    "casework:barrier_resolve": Rule(barrier_kwargs, form_page()),
+    "casework:support_end": Rule(file_kwargs, form_page()),
 }
 
 CASES = [
@@ -338,6 +478,8 @@ def test_permission_matrix(client, world, url_name, check, persona):
             assert location == reverse("casework:file_detail", kwargs={"public_id": w.file.public_id})
         elif expected == TO_HOME:
             assert location == reverse("home")
+        elif expected == TO_CASELOAD:
+            assert location.startswith(reverse("casework:caseload")), location
         else:
             assert expected == SIGNED_OUT
             assert location == reverse("login")

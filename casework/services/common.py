@@ -13,8 +13,8 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from accounts.models import User
-from casework.models import Beneficiary, PathwayEntry, Revision
-from casework.permissions import can_change
+from casework.models import Beneficiary, Note, PathwayEntry, Revision
+from casework.permissions import can_change, visible_notes
 
 
 class ConcurrentEdit(Exception):
@@ -52,6 +52,8 @@ def save_versioned(obj: models.Model, *, expected_version: int, fields: list[str
     if not updated:
         raise ConcurrentEdit(type(obj).objects.get(pk=obj.pk))
     obj.version = expected_version + 1
+    if "updated_at" in values:
+        obj.updated_at = now
 
 
 def correction_deadline(entry: PathwayEntry) -> datetime.datetime:
@@ -75,6 +77,19 @@ def can_withdraw(user: User, entry: PathwayEntry, beneficiary: Beneficiary) -> b
     return entry.withdrawn_at is None and (
         getattr(entry, "author_id", None) == user.pk or can_change(user, beneficiary)
     )
+
+
+def entry_beneficiary_id(entry: PathwayEntry) -> int:
+    """The file an entry belongs to (an action hangs off an objective)."""
+    if hasattr(entry, "beneficiary_id"):
+        return entry.beneficiary_id
+    return entry.objective.beneficiary_id
+
+
+def _check_belongs(entry: PathwayEntry, beneficiary: Beneficiary) -> None:
+    """The rules are checked against `beneficiary`: the entry must be one of its entries."""
+    if entry_beneficiary_id(entry) != beneficiary.pk:
+        raise PermissionDenied("Cette saisie n'appartient pas à ce dossier.")
 
 
 def _snapshot(entry: models.Model) -> dict:
@@ -107,6 +122,7 @@ def entry_correct(
     marked corrected. `changes` maps field names to new values (many-to-many fields included)."""
     lock_beneficiary(beneficiary)
     current = type(entry).objects.get(pk=entry.pk)
+    _check_belongs(current, beneficiary)
     if not can_correct(actor, current):
         raise PermissionDenied(
             "Cette saisie ne peut plus être corrigée : retirez-la avec un motif si elle est erronée."
@@ -137,7 +153,11 @@ def entry_withdraw(
     """Withdraw a mistaken entry with a reason: it stays, marked withdrawn, with its last version kept."""
     lock_beneficiary(beneficiary)
     current = type(entry).objects.get(pk=entry.pk)
+    _check_belongs(current, beneficiary)
     if not can_withdraw(actor, current, beneficiary):
+        raise PermissionDenied("Vous ne pouvez pas retirer cette saisie.")
+    if isinstance(current, Note) and not visible_notes(actor, beneficiary).filter(pk=current.pk).exists():
+        # Acting on the file does not open its notes: a note one may not read is not withdrawn either.
         raise PermissionDenied("Vous ne pouvez pas retirer cette saisie.")
     if not reason.strip():
         raise ValidationError({"withdrawal_reason": "Indiquez pourquoi cette saisie est retirée."})

@@ -1,23 +1,42 @@
-"""The caseload (*mes dossiers*): the files a user may read, as a paginated, sorted table."""
+"""The caseload (*mes dossiers*): the files a user may read, as a paginated, sorted, filterable table.
+
+Structured filters live in the URL (GET, casework.filters.CaseloadFilterSet), so that a filtered list
+can be bookmarked. The free-text search (a name, a CAF/MSA number) is personal data, which must not end
+up in server logs, browser history or Referer headers: it never appears in a URL. It is posted to
+`caseload_search` and kept in the session, so that pagination, sorting and filter changes keep it until
+the user clears it (or the session ends).
+
+htmx requests (a filter changed, a page link followed, a search posted) get the results partial; the
+same URLs serve the whole page without JavaScript.
+"""
 
 import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.http import QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST, require_safe
 
+from casework.filters import CONTRACT_ENDING_SOON_DAYS, CaseloadFilterSet, CaseloadSearchForm
 from casework.models import Orientation
 from casework.permissions import reads_files, visible_beneficiaries
+from casework.querysets import caseload_search as search_files
 from casework.querysets import with_caseload_data
 
 PAGE_SIZE = 50
-# A signed contract ending within this many days is flagged on the caseload.
-CONTRACT_ENDING_SOON_DAYS = 30
 
+VIEW_PARAM = "vue"
 VIEW_FOLLOWED = "suivis"
 VIEW_ALL = "tous"
+
+# The search term, kept server-side between requests (never in a URL).
+SEARCH_SESSION_KEY = "caseload_search"
+# The name of the search form's "clear" button.
+CLEAR_SEARCH = "effacer"
 
 
 def _contract_state(end: datetime.date | None, today: datetime.date) -> str:
@@ -30,26 +49,57 @@ def _contract_state(end: datetime.date | None, today: datetime.date) -> str:
     return "running"
 
 
-@require_safe
-def caseload(request):
-    user = request.user
+def _check_reads_files(user) -> None:
     if not reads_files(user):
         # Auditors (and people with no membership in force) read no files at all.
         raise PermissionDenied("Votre rôle ne donne accès à aucun dossier.")
 
+
+def _wants_partial(request) -> bool:
+    # htmx also sends HX-Request when it restores a page missing from its history cache: that needs the page.
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
+
+
+def _kept_params(data: QueryDict) -> QueryDict:
+    """The parameters the caseload's links carry: the view toggle and the structured filters, one value
+    each, nothing else (a search term typed into the address bar is not echoed into any link)."""
+    params = QueryDict(mutable=True)
+    for key in (VIEW_PARAM, *CaseloadFilterSet.base_filters):
+        value = data.get(key, "")
+        if value:
+            params[key] = value
+    return params
+
+
+def _caseload_url(params: QueryDict) -> str:
+    query = params.urlencode()
+    return reverse("casework:caseload") + (f"?{query}" if query else "")
+
+
+def _render_caseload(request, params: QueryDict, *, page_number, search_form, from_search=False):
+    """The caseload page (or its results partial) for these filters, the session's search term and a page."""
+    user = request.user
     # A referent starts from the files they follow; supervisors and admins from all they may read.
     can_follow = user.is_referent
     default_view = VIEW_FOLLOWED if can_follow and not user.is_supervisor else VIEW_ALL
-    view = request.GET.get("vue", default_view)
+    view = params.get(VIEW_PARAM, default_view)
     if view not in (VIEW_FOLLOWED, VIEW_ALL) or (view == VIEW_FOLLOWED and not can_follow):
         view = default_view
+    params[VIEW_PARAM] = view
 
     files = visible_beneficiaries(user)
     if view == VIEW_FOLLOWED:
         files = files.followed_by(user)
     files = with_caseload_data(files).order_by("last_name", "first_name", "pk")
+    search_term = request.session.get(SEARCH_SESSION_KEY, "")
+    if search_term:
+        files = search_files(files, search_term)
+    filterset = CaseloadFilterSet(params, queryset=files, request=request, followed_only=view == VIEW_FOLLOWED)
+    # Strict, as django-filter's FilterView: an invalid filter shows no file (and says why), rather than
+    # silently showing more files than asked for.
+    files = filterset.qs if filterset.is_valid() else files.none()
 
-    page = Paginator(files, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(files, PAGE_SIZE).get_page(page_number)
     today = timezone.localdate()
     for beneficiary in page:
         # A file whose support has ended has no contract to renew: its end date is shown, not flagged.
@@ -58,16 +108,63 @@ def caseload(request):
         track = beneficiary.orientation_track
         beneficiary.orientation_label = Orientation.Track(track).label if track else ""
 
-    return render(
-        request,
-        "casework/caseload.html",
-        {
-            "page_obj": page,
-            "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
-            "view": view,
-            "can_follow": can_follow,
-            "VIEW_FOLLOWED": VIEW_FOLLOWED,
-            "VIEW_ALL": VIEW_ALL,
-            "ending_soon_days": CONTRACT_ENDING_SOON_DAYS,
-        },
+    partial = _wants_partial(request)
+    context = {
+        "page_obj": page,
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "view": view,
+        "can_follow": can_follow,
+        "VIEW_FOLLOWED": VIEW_FOLLOWED,
+        "VIEW_ALL": VIEW_ALL,
+        "ending_soon_days": CONTRACT_ENDING_SOON_DAYS,
+        "filterset": filterset,
+        "filters_valid": filterset.is_valid(),
+        "narrowed": filterset.narrows or bool(search_term),
+        "sort": filterset.current_sort,
+        "params": params,
+        "search_form": search_form,
+        "search_term": search_term,
+        "partial": partial,
+        "from_search": from_search,
+    }
+    template = "casework/includes/caseload_results.html" if partial else "casework/caseload.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_safe
+def caseload(request):
+    _check_reads_files(request.user)
+    search_form = CaseloadSearchForm(initial={"q": request.session.get(SEARCH_SESSION_KEY, "")})
+    return _render_caseload(
+        request, _kept_params(request.GET), page_number=request.GET.get("page"), search_form=search_form
     )
+
+
+@require_POST
+def caseload_search(request):
+    """Set (or clear) the caseload's search term, kept in the session, then show the first page of
+    the results with the filters the form carried (hidden fields, or the filter form with htmx)."""
+    _check_reads_files(request.user)
+    params = _kept_params(request.POST)
+    form = CaseloadSearchForm(request.POST)
+    if CLEAR_SEARCH in request.POST:
+        request.session.pop(SEARCH_SESSION_KEY, None)
+        form = CaseloadSearchForm()
+    elif form.is_valid():
+        term = " ".join(form.cleaned_data["q"].split())
+        if term:
+            request.session[SEARCH_SESSION_KEY] = term
+        else:
+            request.session.pop(SEARCH_SESSION_KEY, None)
+        form = CaseloadSearchForm(initial={"q": term})
+    else:
+        # The error is shown at the field; the list stays as it was (the previous term, if any).
+        return _render_caseload(request, params, page_number=1, search_form=form, from_search=True)
+    if _wants_partial(request):
+        response = _render_caseload(request, params, page_number=1, search_form=form, from_search=True)
+        # The address bar shows the filters, back on the first page; never the term.
+        response["HX-Replace-Url"] = _caseload_url(params)
+        return response
+    return redirect(_caseload_url(params))

@@ -1,36 +1,97 @@
-"""The file page (*dossier*): everything the user may read about one beneficiary, read-only."""
+"""The file page (*dossier*): a summary of where the pathway stands, the timeline of everything that
+happened on the file (filterable by kind, the newest first, older items a page at a time), and the
+person's identity, household, rights, referents and shares beside them. Read-only: the writing forms
+are in views/entries.py and views/pathway.py."""
 
+from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from casework.models import Beneficiary
 from casework.permissions import can_change, can_see_emergency_accesses, get_beneficiary_or_404
 from casework.querysets import with_file_page_data
+from casework.timeline import build_summary, build_timeline, filter_choices, filter_timeline, selected_filters
+
+# Items of the timeline shown at once; older ones come with "Afficher les événements plus anciens".
+TIMELINE_PAGE_SIZE = 100
+
+TIMELINE_PARTIAL = "casework/includes/timeline.html"
+TIMELINE_ITEMS_PARTIAL = "casework/includes/timeline/items.html"
+# The element that "Afficher les événements plus anciens" replaces with the next items (htmx).
+TIMELINE_MORE_TARGET = "chronologie-suite"
+
+
+def _timeline_context(request, beneficiary: Beneficiary, *, include_emergency_accesses: bool, now) -> dict:
+    timeline = build_timeline(beneficiary, include_emergency_accesses=include_emergency_accesses, now=now)
+    selected = selected_filters(request.GET.getlist("type"))
+    shown = filter_timeline(timeline, selected)
+    page = Paginator(shown, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.setlist("type", selected)
+    newer = query.copy()
+    if page.has_previous() and page.previous_page_number() > 1:
+        newer["page"] = page.previous_page_number()
+    older = query.copy()
+    if page.has_next():
+        older["page"] = page.next_page_number()
+    return {
+        "timeline": page.object_list,
+        "timeline_page": page,
+        "timeline_count": len(shown),
+        "timeline_total": len(timeline),
+        "timeline_older": len(shown) - page.end_index(),
+        "timeline_filters": filter_choices(timeline, selected),
+        "timeline_filtered": bool(selected),
+        "timeline_url": reverse("casework:file_detail", args=[beneficiary.public_id]),
+        "timeline_newer_query": newer.urlencode(),
+        "timeline_older_query": older.urlencode(),
+    }
 
 
 @require_safe
 def file_detail(request, public_id):
     user = request.user
     beneficiary = get_beneficiary_or_404(
-        user, public_id, queryset=Beneficiary.objects.select_related("current_referent", "current_structure")
+        user,
+        public_id,
+        queryset=Beneficiary.objects.select_related("current_referent", "current_structure", "support_end_reason"),
     )
     with_file_page_data(user, beneficiary)
     may_change = can_change(user, beneficiary)
+    show_emergency_accesses = can_see_emergency_accesses(user, beneficiary)
     now = timezone.now()
-    shares = list(beneficiary.shares.all())
-    for share in shares:
-        share.active_now = share.is_active(at=now)
-        share.may_end = share.active_now and (may_change or share.author_id == user.pk)
-    shares.sort(key=lambda share: not share.active_now)  # active shares first, each group newest first
-    return render(
-        request,
-        "casework/file_detail.html",
-        {
-            "file": beneficiary,
-            "can_change": may_change,
+    context = {
+        "file": beneficiary,
+        "can_change": may_change,
+        "show_emergency_accesses": show_emergency_accesses,
+        "now": now,
+        **_timeline_context(request, beneficiary, include_emergency_accesses=show_emergency_accesses, now=now),
+    }
+
+    # htmx swaps the timeline alone when the kind filter changes, and appends the next items for
+    # "Afficher les événements plus anciens"; a history restore (the back button after such a swap,
+    # htmx keeping no copy of the page) wants the whole page.
+    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
+        if request.headers.get("HX-Target") == TIMELINE_MORE_TARGET:
+            response = render(request, TIMELINE_ITEMS_PARTIAL, {**context, "appending": True})
+        else:
+            response = render(request, TIMELINE_PARTIAL, {**context, "swap_count": True, "appending": False})
+    else:
+        shares = list(beneficiary.shares.all())
+        for share in shares:
+            share.active_now = share.is_active(at=now)
+            share.may_end = share.active_now and (may_change or share.author_id == user.pk)
+        shares.sort(key=lambda share: not share.active_now)  # active shares first, each group newest first
+        context |= {
             "shares": shares,
-            "show_emergency_accesses": can_see_emergency_accesses(user, beneficiary),
-            "now": now,
-        },
-    )
+            "summary": build_summary(beneficiary, now=now),
+            "swap_count": False,
+            "appending": False,
+        }
+        response = render(request, "casework/file_detail.html", context)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response

@@ -1,10 +1,12 @@
 """The Django admin is for department admins only, superusers included in 'everyone else'."""
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
 from accounts.models import Role
+from casework.models import Beneficiary, Contract, Note, ReorientationRequest, SupportEndReason
 from tests.accounts.factories import UserFactory, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ignore_unknown_template_variables]
@@ -45,10 +47,22 @@ def test_department_admin_whose_membership_ended_is_kept_out(client):
     assert client.get(reverse("admin:index")).status_code == 302
 
 
+# Reference lists a department admin keeps: no personal data, no link to a file.
+CASEWORK_REFERENCE_MODELS = {SupportEndReason}
+
+
 def test_no_beneficiary_data_in_the_admin():
-    """The admin bypasses the permission layer, so no casework model may be registered there."""
-    registered = {model._meta.app_label for model in admin.site._registry}
-    assert "casework" not in registered
+    """The admin bypasses the permission layer, so the only casework models registered there are the
+    reference lists; every model holding personal data stays out."""
+    registered = {model for model in admin.site._registry if model._meta.app_label == "casework"}
+    assert registered == CASEWORK_REFERENCE_MODELS
+
+    personal = set(apps.get_app_config("casework").get_models()) - CASEWORK_REFERENCE_MODELS
+    assert {Beneficiary, Note, Contract, ReorientationRequest} <= personal
+    assert not personal & set(admin.site._registry)
+    for model in CASEWORK_REFERENCE_MODELS:
+        # A reference model points at no file nor at anything that does (its rows are not about a person).
+        assert not [field for field in model._meta.get_fields() if field.is_relation and not field.auto_created]
 
 
 def test_department_admin_cannot_grant_superuser_rights(client):

@@ -4,11 +4,13 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from casework.models import Beneficiary, BeneficiaryUserObjectPermission, Contract, Orientation
+from casework.models import Beneficiary, BeneficiaryUserObjectPermission, Contract, Orientation, search_key
 from casework.permissions import VIEW_BENEFICIARY
 from casework.services import beneficiary_share, emergency_access_open
 from tests.accounts.factories import DepartmentFactory, StructureFactory, UserFactory, member
@@ -230,21 +232,23 @@ def _grant_all(user):
     )
 
 
-def _many_files(world, count):
+def _many_files(world, count, start=0):
     files = Beneficiary.objects.bulk_create(
         Beneficiary(
             organism=Beneficiary.Organism.CAF,
             allocataire_number=str(6000000 + i),
             first_name=f"Prénom{i}",
             last_name=f"Nom{i:04d}",
+            search_text=search_key(f"Nom{i:04d}", f"Prénom{i}"),  # as save() would (bulk_create skips it)
             birth_date=datetime.date(1980, 1, 1) + datetime.timedelta(days=i),
             rsa_status=Beneficiary.RsaStatus.OPEN,
             commune="Lille",
             current_referent=world.referent,
             current_structure=world.nord,
-            last_activity_at=timezone.now(),
+            # Every other file has had no activity for a year.
+            last_activity_at=timezone.now() - datetime.timedelta(days=365 * (i % 2)),
         )
-        for i in range(count)
+        for i in range(start, start + count)
     )
     today = timezone.localdate()
     Orientation.objects.bulk_create(
@@ -267,7 +271,7 @@ def _many_files(world, count):
             signed_on=today - datetime.timedelta(days=100),
             author=world.referent,
         )
-        for i, file in enumerate(files)
+        for i, file in enumerate(files, start=start)
     )
     _grant_all(world.referent)
 
@@ -279,8 +283,71 @@ def test_caseload_runs_a_constant_number_of_queries(
 ):
     _many_files(world, count)
     client.force_login(getattr(world, persona))
-    # Session, user, BEGIN, memberships, COUNT, page rows, COMMIT, then the session save (BEGIN, UPDATE, COMMIT).
-    with django_assert_max_num_queries(10):
+    # Session, user, BEGIN, memberships, COUNT, page rows, the filters' choices (structures, communes, and
+    # referents when viewing all files), COMMIT, then the session save (BEGIN, UPDATE, COMMIT).
+    with django_assert_max_num_queries(12 if view == "suivis" else 13):
         response = client.get(URL, {"vue": view})
     assert response.status_code == 200
     assert f"{count + 1} dossiers" in response.content.decode()
+
+
+def _filters(world):
+    """Every filter at once, each keeping some of _many_files's files, and a sort."""
+    return {
+        "statut": "open",
+        "sdd": "oui",
+        "orientation": "social",
+        "structure": world.nord.pk,
+        "referent": world.referent.pk,
+        "commune": "Lille",
+        "contrat": "bientot",
+        "inactivite": "3mois",
+        "absence": "non",
+        "accompagnement": "en_cours",
+        "tri": "-fin_contrat",
+    }
+
+
+def _expected_matches(count):
+    # _many_files: no activity for a year on odd files; contracts end within 30 days when i % 60 <= 30.
+    return sum(1 for i in range(count) if i % 2 and i % 60 <= 30)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+@pytest.mark.parametrize("count", [50, 500])
+@pytest.mark.parametrize(("persona", "view"), [("referent", "suivis"), ("referent", "tous"), ("supervisor", "tous")])
+def test_filtered_and_searched_caseload_runs_a_constant_number_of_queries(
+    client, world, django_assert_max_num_queries, count, persona, view, htmx
+):
+    _many_files(world, count)
+    user = getattr(world, persona)
+    client.force_login(user)
+    # Two words, one with an accent: every file of _many_files matches, world.file does not.
+    client.post(reverse("casework:caseload_search"), {"q": "prénom NOM"})
+    headers = {"HX-Request": "true"} if htmx else {}
+    # As above, plus checking the chosen structure and referent (the chosen commune is checked against the
+    # list of communes, read once for the page). The htmx partial renders no dropdown, but still checks the
+    # chosen structure, referent and commune: 2 queries fewer.
+    with django_assert_max_num_queries(13 if htmx else 15):
+        response = client.get(URL, {"vue": view, **_filters(world)}, headers=headers)
+    assert response.status_code == 200
+    html = response.content.decode()
+    matches = _expected_matches(count)
+    assert f"{matches} dossiers correspondent à vos critères" in html
+    assert min(matches, 50) == html.count('<th scope="row">')
+
+
+def test_the_number_of_queries_does_not_depend_on_the_number_of_rows(client, world):
+    """The same queries, one for one, with 50 and with 500 files."""
+    client.force_login(world.supervisor)
+    client.post(reverse("casework:caseload_search"), {"q": "prénom NOM"})
+
+    def queries():
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(URL, _filters(world)).status_code == 200
+        return len(context)
+
+    _many_files(world, 50)
+    with_50 = queries()
+    _many_files(world, 450, start=50)
+    assert queries() == with_50

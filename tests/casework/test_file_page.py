@@ -4,12 +4,14 @@ import datetime
 import uuid
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from casework.models import Appointment, Contract, Note, Step
+from casework.models import Appointment, Contract, Note, Orientation, ReorientationRequest, Revision, Step
 from casework.services import beneficiary_share, emergency_access_open, share_end
+from casework.views.file import TIMELINE_PAGE_SIZE
 from tests.accounts.factories import DepartmentFactory, StructureFactory, UserFactory, member
 from tests.casework.factories import (
     ActionFactory,
@@ -232,9 +234,9 @@ def test_each_person_reads_only_the_notes_meant_for_them(client, world, notes, p
 
 def test_notes_carry_their_visibility_and_sensitivity(client, world, notes):
     html = html_for(client, world.referent, world.file)
-    assert "Privée" in html and "Partagée" in html and "Tous les intervenants" in html
+    assert "Note privée" in html and "Note partagée" in html and "Note pour tous les intervenants" in html
     assert ">sensible<" in html
-    assert "Partagée avec :" in html and "Habitat" in html
+    assert "Partagée avec : Habitat" in html and "Partagée avec : Omar Autre" in html
 
 
 # --- Shares ------------------------------------------------------------------------------------
@@ -301,10 +303,48 @@ def test_who_opened_in_emergency_reads_the_file_but_not_the_accesses(client, wor
 
 
 def _fill(world, count):
-    """`count` steps, notes (some shared, with M2M rows), appointments and contracts on the file."""
-    file, author, today = world.file, world.referent, timezone.localdate()
-    Step.objects.bulk_create(
-        Step(beneficiary=file, kind=Step.Kind.OTHER, date=today, author=author, author_structure=world.nord)
+    """`count` steps (each corrected once, with its previous version), notes (some shared, with M2M rows),
+    appointments, contracts and reorientation requests on the file, and one of every other kind."""
+    file, author, today, now = world.file, world.referent, timezone.localdate(), timezone.now()
+    steps = Step.objects.bulk_create(
+        Step(
+            beneficiary=file,
+            kind=Step.Kind.OTHER,
+            date=today,
+            author=author,
+            author_structure=world.nord,
+            outcome=f"Résultat corrigé {i}",
+            version=2,
+            corrected_at=now,
+        )
+        for i in range(count)
+    )
+    step_type = ContentType.objects.get_for_model(Step)
+    Revision.objects.bulk_create(
+        Revision(
+            content_type=step_type,
+            object_id=step.pk,
+            beneficiary=file,
+            version=1,
+            data={"kind": "other", "date": today.isoformat(), "status": "done", "outcome": f"Premier jet {i}"},
+            action=Revision.Action.CORRECTED,
+            changed_by=author,
+            changed_at=now,
+        )
+        for i, step in enumerate(steps)
+    )
+    ReorientationRequest.objects.bulk_create(
+        ReorientationRequest(
+            beneficiary=file,
+            proposed_track=Orientation.Track.PROFESSIONAL,
+            proposed_organisme=world.sud,
+            reason="Projet professionnel",
+            requested_by=author,
+            status=ReorientationRequest.Status.REFUSED,
+            decided_by=world.supervisor,
+            decided_at=now,
+            decision_reason="Pas encore",
+        )
         for _ in range(count)
     )
     Appointment.objects.bulk_create(
@@ -363,9 +403,12 @@ def _fill(world, count):
     )
 
 
-# Session, user, BEGIN, file, memberships, 17 prefetches (household, assignments, orientations,
-# contracts, steps, objectives, actions, appointments, diagnostics, barriers, notes and their three
-# M2M, shares, emergency accesses), COMMIT, then the session save (BEGIN, UPDATE, COMMIT).
+# Session, user, SAVEPOINT (the request's transaction), the file, the user's memberships; then one
+# query for each kind of object: household, assignments, orientations, reorientation requests,
+# contracts, steps, objectives, actions, appointments, diagnostics, barriers, readable notes, the
+# people, structures and departments of the shared notes (one UNION), shares, emergency accesses,
+# previous versions (only when an entry was corrected or withdrawn); RELEASE SAVEPOINT; then the session
+# save (SAVEPOINT, UPDATE, RELEASE). On PostgreSQL outside tests, the four SAVEPOINT lines are not sent.
 FILE_PAGE_MAX_QUERIES = 25
 
 
@@ -378,8 +421,20 @@ def test_file_page_runs_a_constant_number_of_queries(client, world, django_asser
         response = client.get(url(world.file))
     html = response.content.decode()
     assert response.status_code == 200
+    # Everything is counted (6 kinds by `count`, and one of 7 others); the newest page is shown.
+    total = 6 * count + 7
+    assert f"{total} événements" in html
+    assert html.count('<li class="mb-2" id="evenement-') == TIMELINE_PAGE_SIZE
+    assert f"Afficher les événements plus anciens ({total - TIMELINE_PAGE_SIZE})" in html
     assert f"Note {count - 1}<" in html
-    assert html.count("<tr") > 2 * count
+
+    # The last page of a filtered timeline, with the previous versions of every step, as cheaply.
+    pages = -(-2 * count // TIMELINE_PAGE_SIZE)
+    with django_assert_max_num_queries(FILE_PAGE_MAX_QUERIES):
+        response = client.get(url(world.file) + f"?type=step&type=note&page={pages}")
+    html = response.content.decode()
+    assert "Résultat corrigé 0<" in html and "Premier jet 0<" in html
+    assert html.count('<li class="mb-2" id="evenement-') == 2 * count - (pages - 1) * TIMELINE_PAGE_SIZE
 
 
 def test_an_unrelated_user_is_not_helped_by_being_superuser(client, world):

@@ -10,10 +10,19 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
-from casework.models import Note
+from casework.models import Barrier, Note, Orientation, ReorientationRequest
 from casework.services import beneficiary_share
 from tests.accounts.factories import DepartmentFactory, StructureFactory, member
-from tests.casework.factories import BeneficiaryFactory, NoteFactory
+from tests.casework.factories import (
+    ActionFactory,
+    BarrierFactory,
+    BeneficiaryFactory,
+    ContractFactory,
+    DiagnosticFactory,
+    NoteFactory,
+    ObjectiveFactory,
+    StepFactory,
+)
 from tests.test_permission_matrix import app_urls
 
 pytestmark = pytest.mark.django_db
@@ -95,11 +104,36 @@ def world():
 
 
 def pages(file, share) -> dict[str, str]:
-    """Every URL of the app, with the file (and one of its shares) where the URL names them."""
-    known = {"public_id": file.public_id, "share_id": share.public_id}
+    """Every URL of the app, with the file (and one of its shares and entries) where the URL names them.
+
+    Entry URLs get a step, an objective, a contract...: the pages of a note itself (correction,
+    withdrawal) show its text to who may read it, by design, and are covered by their own tests."""
+    author = file.current_referent
+    objective = ObjectiveFactory(beneficiary=file, author=author)
+    diagnostic = DiagnosticFactory(beneficiary=file, author=author)
+    BarrierFactory(diagnostic=diagnostic, kind=Barrier.Kind.MOBILITY)
+    request = ReorientationRequest.objects.create(
+        beneficiary=file,
+        proposed_track=Orientation.Track.PROFESSIONAL,
+        proposed_organisme=file.current_structure,
+        reason="Projet professionnel",
+        requested_by=author,
+    )
+    known = {
+        "public_id": file.public_id,
+        "share_id": share.public_id,
+        "entry_id": StepFactory(beneficiary=file, author=author).public_id,
+        "contract_id": ContractFactory(beneficiary=file, author=author).public_id,
+        "request_id": request.public_id,
+        "objective_id": objective.public_id,
+        "action_id": ActionFactory(objective=objective, author=author).public_id,
+        "diagnostic_id": diagnostic.public_id,
+    }
     urls = {}
     for name, route in app_urls().items():
         kwargs = {key: value for key, value in known.items() if f"<uuid:{key}>" in route}
+        if "<slug:kind>" in route:
+            kwargs["kind"] = "etape" if "saisies" in route else Barrier.Kind.MOBILITY
         assert route.count("<") == len(kwargs), f"{name}: tell this test what to put in {route}"
         urls[name] = reverse(name, kwargs=kwargs)
     return urls

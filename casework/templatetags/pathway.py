@@ -1,0 +1,53 @@
+"""Template helpers for the pathway's write buttons on the file page (`{% load pathway %}`).
+
+They read what the file page has already fetched (casework.querysets.file_page_prefetches) and add no
+query per row: at most one query per page, for the pending reorientation request, when it was not
+prefetched.
+"""
+
+from django import template
+
+from casework.models import Orientation, ReorientationRequest
+from casework.services.pathway import may_decide_orientation as _may_decide_orientation
+
+register = template.Library()
+
+PENDING_CACHE = "_pending_reorientation_request"
+
+
+@register.filter
+def renewed_contract_ids(contracts) -> set[int]:
+    """`{% with renewed=file.contracts.all|renewed_contract_ids %}`: the ids of the contracts that a
+    contract of the list renews (one pass over the list, instead of a query per contract)."""
+    return {contract.renews_id for contract in contracts if contract.renews_id}
+
+
+@register.filter
+def orientation_in_force(beneficiary):
+    """The decided orientation of the file, from its prefetched orientations."""
+    return next((o for o in beneficiary.orientations.all() if o.status == Orientation.Status.DECIDED), None)
+
+
+@register.filter
+def pending_reorientation(beneficiary):
+    """The reorientation request waiting for a decision on this file, if any."""
+    cache = getattr(beneficiary, "_prefetched_objects_cache", {})
+    if "reorientation_requests" in cache:
+        return next(
+            (r for r in cache["reorientation_requests"] if r.status == ReorientationRequest.Status.PENDING), None
+        )
+    # Asked by several includes of one page: fetched once, kept on the file for the request.
+    if not hasattr(beneficiary, PENDING_CACHE):
+        pending = (
+            ReorientationRequest.objects.filter(beneficiary=beneficiary, status=ReorientationRequest.Status.PENDING)
+            .select_related("proposed_organisme", "requested_by")
+            .first()
+        )
+        setattr(beneficiary, PENDING_CACHE, pending)
+    return getattr(beneficiary, PENDING_CACHE)
+
+
+@register.filter
+def may_decide_orientation(user, beneficiary) -> bool:
+    """`{% if user|may_decide_orientation:file %}`: supervisors of the file's structure."""
+    return _may_decide_orientation(user, beneficiary)

@@ -1,0 +1,48 @@
+"""axe-core on the login, caseload and file pages: any serious or critical violation fails.
+
+Each page's full list of violations (minor and moderate included) is written to tests/artifacts/.
+"""
+
+import pytest
+from django.db.models import Count
+
+from casework.models import Beneficiary
+from tests.browser.conftest import assert_no_blocking_violations, log_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_login_page_has_no_serious_accessibility_violation(page, axe_check):
+    page.goto("/connexion/")
+    found = {"login": axe_check(page, "login")}
+
+    # The same page showing a failed login (the error message and the fields marked invalid).
+    page.get_by_label("Identifiant").fill("personne")
+    page.get_by_label("Mot de passe").fill("pas le bon")
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("alert").wait_for()
+    found["login with an error"] = axe_check(page, "login-error")
+
+    assert_no_blocking_violations(found)
+
+
+def test_caseload_and_file_pages_have_no_serious_accessibility_violation(page, demo_data, axe_check):
+    # The referente's richest file (most timeline entries), so that most of the page's parts show.
+    richest = (
+        Beneficiary.objects.filter(current_referent__username="referente.nord", is_active=True)
+        .annotate(entries=Count("steps", distinct=True) + Count("appointments", distinct=True))
+        .order_by("-entries", "last_name", "first_name", "pk")
+        .first()
+    )
+    log_in(page, "referente.nord")
+    page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Mes dossiers").click()
+    page.get_by_role("heading", name="Mes dossiers", level=1).wait_for()
+    found = {"caseload": axe_check(page, "caseload")}
+
+    page.goto(f"/dossiers/{richest.public_id}/")
+    page.get_by_role("heading", level=1).filter(has_text=richest.first_name).wait_for()
+    # Open every disclosure (the quick-write forms, previous versions): axe skips what is not rendered.
+    page.evaluate("document.querySelectorAll('details').forEach((details) => { details.open = true; })")
+    found["file"] = axe_check(page, "file")
+
+    assert_no_blocking_violations(found)

@@ -1,0 +1,353 @@
+"""The orientation decision (supervisors of the file's structure) and the reorientation request workflow
+(the referent proposes, a supervisor accepts or refuses with a reason)."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from casework.models import Orientation, ReorientationRequest
+from casework.services.pathway import orientation_decide, reorientation_decide, reorientation_request
+from tests.casework.factories import BeneficiaryFactory
+from tests.casework.test_pathway_world import build_world, days, field_errors, file_url, messages_of, today
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+def decide(world, actor=None, beneficiary=None, **overrides):
+    arguments = {
+        "track": Orientation.Track.PROFESSIONAL,
+        "organisme_referent": world.france_travail,
+        "decided_on": today(),
+        "reason": "Projet professionnel défini, freins levés.",
+    }
+    arguments.update(overrides)
+    return orientation_decide(actor=actor or world.supervisor, beneficiary=beneficiary or world.file, **arguments)
+
+
+def request(world, actor=None, **overrides):
+    arguments = {
+        "track": Orientation.Track.PROFESSIONAL,
+        "organisme_referent": world.france_travail,
+        "reason": "La personne a retrouvé un logement stable et souhaite chercher un emploi.",
+    }
+    arguments.update(overrides)
+    return reorientation_request(actor=actor or world.referent, beneficiary=world.file, **arguments)
+
+
+# --- The orientation decision ---------------------------------------------------------------------------
+
+
+def test_a_decision_supersedes_the_orientation_in_force(world):
+    orientation = decide(world)
+
+    world.orientation.refresh_from_db()
+    assert world.orientation.status == Orientation.Status.SUPERSEDED
+    assert (orientation.status, orientation.decided_by, orientation.decided_on) == (
+        Orientation.Status.DECIDED,
+        world.supervisor,
+        today(),
+    )
+    assert world.file.orientations.filter(status=Orientation.Status.DECIDED).get() == orientation
+
+
+def test_a_first_orientation_is_decided_on_a_file_without_one(world):
+    file = BeneficiaryFactory(referent=world.colleague)
+
+    orientation = decide(world, beneficiary=file)
+
+    assert file.orientations.get() == orientation
+
+
+@pytest.mark.parametrize("persona", ["referent", "recipient", "other_supervisor"])
+def test_only_a_supervisor_of_the_files_structure_records_the_decision(world, persona):
+    with pytest.raises(PermissionDenied, match="Président du Département"):
+        decide(world, actor=getattr(world, persona))
+
+    world.orientation.refresh_from_db()
+    assert world.orientation.status == Orientation.Status.DECIDED
+
+
+def test_a_decision_is_dated_neither_in_the_future_nor_before_the_one_in_force(world):
+    with pytest.raises(ValidationError) as excinfo:
+        decide(world, decided_on=days(1), reason=" ")
+    assert excinfo.value.message_dict == {
+        "decided_on": ["La date de décision ne peut pas être dans le futur."],
+        "reason": ["Indiquez le motif de la décision d'orientation."],
+    }
+
+    with pytest.raises(ValidationError) as excinfo:
+        decide(world, decided_on=days(-301))
+    assert "précéder celle de l'orientation en vigueur" in excinfo.value.message_dict["decided_on"][0]
+
+
+def test_the_orientation_in_force_is_not_decided_again(world):
+    with pytest.raises(ValidationError, match="déjà l'orientation en vigueur"):
+        decide(world, track=Orientation.Track.SOCIAL, organisme_referent=world.nord)
+
+
+def test_the_decision_page_is_the_supervisors(client, world):
+    url = reverse("casework:orientation_decide", args=[world.file.public_id])
+    client.force_login(world.referent)
+    assert client.get(url).status_code == 403
+
+    client.force_login(world.supervisor)
+    response = client.get(url)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Orientation en vigueur" in html and "MDS Nord" in html
+    for name in ("track", "organisme_referent", "decided_on", "reason"):
+        assert f'for="id_{name}"' in html
+
+
+def test_the_decision_form_shows_errors_at_the_field(client, world):
+    client.force_login(world.supervisor)
+    url = reverse("casework:orientation_decide", args=[world.file.public_id])
+
+    response = client.post(
+        url,
+        {
+            "track": "sociale",
+            "organisme_referent": world.france_travail.pk,
+            "decided_on": days(3).isoformat(),
+            "reason": "Motif tapé",
+        },
+    )
+
+    assert response.status_code == 200
+    assert field_errors(response, "track") == ["Choisissez une valeur de la liste."]
+    assert "Motif tapé" in response.content.decode()
+
+    response = client.post(
+        url,
+        {
+            "track": Orientation.Track.PROFESSIONAL,
+            "organisme_referent": world.france_travail.pk,
+            "decided_on": days(3).isoformat(),
+            "reason": "Motif tapé",
+        },
+    )
+    assert field_errors(response, "decided_on") == ["La date de décision ne peut pas être dans le futur."]
+
+    response = client.post(
+        url,
+        {
+            "track": Orientation.Track.PROFESSIONAL,
+            "organisme_referent": world.france_travail.pk,
+            "decided_on": today().isoformat(),
+            "reason": "Motif tapé",
+        },
+    )
+    assert response.status_code == 302
+    assert "Orientation professionnelle enregistrée" in messages_of(response)[0]
+
+
+# --- Reorientation requests -----------------------------------------------------------------------------
+
+
+def test_the_referent_requests_a_reorientation(world):
+    pending = request(world)
+
+    assert pending.status == ReorientationRequest.Status.PENDING
+    assert (pending.requested_by, pending.proposed_track, pending.proposed_organisme) == (
+        world.referent,
+        Orientation.Track.PROFESSIONAL,
+        world.france_travail,
+    )
+    world.orientation.refresh_from_db()
+    assert world.orientation.status == Orientation.Status.DECIDED
+
+
+def test_one_request_waits_at_a_time(world):
+    request(world)
+
+    with pytest.raises(ValidationError, match="déjà en attente"):
+        request(world, actor=world.supervisor, track=Orientation.Track.SOCIO_PROFESSIONAL)
+
+
+def test_the_database_keeps_one_pending_request_per_file(world):
+    pending = request(world)
+    twin = ReorientationRequest(
+        beneficiary=world.file,
+        proposed_track=pending.proposed_track,
+        proposed_organisme=pending.proposed_organisme,
+        reason="Doublon",
+        requested_by=world.referent,
+    )
+
+    with pytest.raises(ValidationError) as excinfo:
+        twin.full_clean()
+    assert "Une demande de réorientation est déjà en attente pour ce dossier." in excinfo.value.messages
+
+
+def test_a_request_needs_an_orientation_in_force_a_change_and_a_reason(world):
+    with pytest.raises(ValidationError, match="l'orientation en vigueur"):
+        request(world, track=Orientation.Track.SOCIAL, organisme_referent=world.nord)
+    with pytest.raises(ValidationError) as excinfo:
+        request(world, reason="  ")
+    assert excinfo.value.message_dict == {"reason": ["Indiquez pourquoi une réorientation est nécessaire."]}
+
+    file = BeneficiaryFactory(referent=world.referent)
+    with pytest.raises(ValidationError, match="pas encore d'orientation décidée"):
+        reorientation_request(
+            actor=world.referent,
+            beneficiary=file,
+            track=Orientation.Track.SOCIAL,
+            organisme_referent=world.nord,
+            reason="Motif",
+        )
+
+
+def test_who_only_reads_the_file_does_not_request_a_reorientation(world):
+    with pytest.raises(PermissionDenied):
+        request(world, actor=world.recipient)
+
+
+def test_accepting_a_request_decides_the_new_orientation(world):
+    pending = request(world)
+
+    decided = reorientation_decide(actor=world.supervisor, request=pending, accept=True, reason="Accord en EP.")
+
+    world.orientation.refresh_from_db()
+    assert world.orientation.status == Orientation.Status.SUPERSEDED
+    assert decided.status == ReorientationRequest.Status.ACCEPTED
+    assert (decided.decided_by, decided.decision_reason) == (world.supervisor, "Accord en EP.")
+    assert decided.decided_at is not None
+    new = decided.resulting_orientation
+    assert (new.status, new.track, new.organisme_referent, new.decided_on, new.decided_by) == (
+        Orientation.Status.DECIDED,
+        Orientation.Track.PROFESSIONAL,
+        world.france_travail,
+        today(),
+        world.supervisor,
+    )
+
+
+def test_refusing_a_request_keeps_the_orientation_and_the_reason(world):
+    pending = request(world)
+
+    decided = reorientation_decide(
+        actor=world.supervisor, request=pending, accept=False, reason="Freins de santé encore présents."
+    )
+
+    world.orientation.refresh_from_db()
+    assert world.orientation.status == Orientation.Status.DECIDED
+    assert decided.status == ReorientationRequest.Status.REFUSED
+    assert decided.resulting_orientation is None
+    assert decided.decision_reason == "Freins de santé encore présents."
+    # Once decided, another request may be made.
+    assert request(world).status == ReorientationRequest.Status.PENDING
+
+
+@pytest.mark.parametrize("persona", ["referent", "recipient", "other_supervisor"])
+def test_only_a_supervisor_of_the_files_structure_decides_a_request(world, persona):
+    pending = request(world)
+
+    with pytest.raises(PermissionDenied):
+        reorientation_decide(actor=getattr(world, persona), request=pending, accept=True, reason="Oui")
+
+    pending.refresh_from_db()
+    assert pending.status == ReorientationRequest.Status.PENDING
+
+
+def test_a_request_is_decided_once_and_with_a_reason(world):
+    pending = request(world)
+    with pytest.raises(ValidationError) as excinfo:
+        reorientation_decide(actor=world.supervisor, request=pending, accept=True, reason=" ")
+    assert excinfo.value.message_dict == {"reason": ["Indiquez le motif de la décision."]}
+
+    reorientation_decide(actor=world.supervisor, request=pending, accept=False, reason="Non")
+    with pytest.raises(ValidationError, match="déjà été refusée"):
+        reorientation_decide(actor=world.supervisor, request=pending, accept=True, reason="Finalement oui")
+
+
+def test_the_database_wants_who_when_and_why_for_a_decision(world):
+    pending = request(world)
+    pending.status = ReorientationRequest.Status.ACCEPTED
+
+    with pytest.raises(ValidationError) as excinfo:
+        pending.full_clean()
+    assert "Une décision indique qui l'a prise, quand et pourquoi." in excinfo.value.messages
+
+
+# --- The workflow through the pages ---------------------------------------------------------------------
+
+
+def test_the_reorientation_workflow_end_to_end(client, world):
+    # The referent proposes.
+    client.force_login(world.referent)
+    form_url = reverse("casework:reorientation_request", args=[world.file.public_id])
+    assert "Orientation en vigueur" in client.get(form_url).content.decode()
+    response = client.post(
+        form_url,
+        {
+            "track": Orientation.Track.PROFESSIONAL,
+            "organisme_referent": world.france_travail.pk,
+            "reason": "Projet d'emploi dans la logistique, permis obtenu.",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == file_url(world.file)
+    assert "Demande de réorientation enregistrée" in messages_of(response)[0]
+    pending = world.file.reorientation_requests.get()
+
+    # The referent sees it waiting, without the decision form, and cannot ask again.
+    html = client.get(file_url(world.file)).content.decode()
+    assert "Demande de réorientation en attente de décision" in html
+    assert "Projet d&#x27;emploi dans la logistique" in html
+    decide_url = reverse("casework:reorientation_decide", args=[world.file.public_id, pending.public_id])
+    assert decide_url not in html
+    assert form_url not in html
+    assert "déjà en attente" in client.get(form_url).content.decode()
+    assert client.post(decide_url, {"decision": "accept", "reason": "Moi-même"}).status_code == 403
+
+    # The supervisor sees the decision form on the file page, and accepts.
+    client.force_login(world.supervisor)
+    html = client.get(file_url(world.file)).content.decode()
+    assert decide_url in html
+    assert 'for="motif-decision-reorientation"' in html
+    response = client.post(decide_url, {"decision": "accept", "reason": "Validé en équipe pluridisciplinaire."})
+    assert response.status_code == 302 and response["Location"] == file_url(world.file)
+    assert "Demande acceptée" in messages_of(response)[0]
+
+    pending.refresh_from_db()
+    assert pending.status == ReorientationRequest.Status.ACCEPTED
+    assert pending.resulting_orientation.organisme_referent == world.france_travail
+    html = client.get(file_url(world.file)).content.decode()
+    assert "Demande de réorientation en attente" not in html
+    assert "Remplacée" in html and "Validé en équipe pluridisciplinaire." in html
+
+
+def test_a_refusal_without_a_reason_shows_the_form_with_the_error(client, world):
+    pending = request(world)
+    client.force_login(world.supervisor)
+    url = reverse("casework:reorientation_decide", args=[world.file.public_id, pending.public_id])
+
+    response = client.post(url, {"decision": "refuse", "reason": ""})
+
+    assert response.status_code == 200
+    assert field_errors(response, "reason") == ["Indiquez le motif de la décision."]
+    assert "Accepter la réorientation" in response.content.decode()
+    response = client.post(url, {"reason": "Sans bouton"})
+    assert response.context["form"].errors["decision"] == ["Choisissez d'accepter ou de refuser la demande."]
+
+    response = client.post(url, {"decision": "refuse", "reason": "Situation de santé à stabiliser."})
+    assert response.status_code == 302
+    assert "refusée" in messages_of(response)[0]
+    assert client.get(url).context["refusal"].startswith("Cette demande a déjà été refusée")
+
+
+def test_a_request_of_another_file_is_a_404(client, world):
+    pending = request(world)
+    client.force_login(world.supervisor)
+    other = BeneficiaryFactory(referent=world.colleague)
+
+    response = client.post(
+        reverse("casework:reorientation_decide", args=[other.public_id, pending.public_id]),
+        {"decision": "accept", "reason": "Oui"},
+    )
+
+    assert response.status_code == 404
