@@ -1152,3 +1152,81 @@ class Revision(models.Model):
 
     def __str__(self):
         return f"Version {self.version} ({self.get_action_display().lower()})"
+
+
+class AuditAction(models.TextChoices):
+    VIEW_FILE = "view_file", "Consultation d'un dossier"
+    VIEW_LIST = "view_list", "Consultation d'une liste"
+    SEARCH = "search", "Recherche"
+    WRITE = "write", "Création ou modification"
+    SHARE = "share", "Partage"
+    EMERGENCY_ACCESS = "emergency_access", "Accès exceptionnel"
+    LOGIN = "login", "Connexion"
+    LOGIN_FAILED = "login_failed", "Échec de connexion"
+    LOGOUT = "logout", "Déconnexion"
+    PURGE = "purge", "Purge de rétention"
+
+
+class AuditEvent(models.Model):
+    """One entry of the audit trail: who did what, on which file, from where, and why.
+
+    Append-only: written by casework.audit only; on PostgreSQL a trigger refuses UPDATE and DELETE
+    (migration 0008) except inside the retention purge. Each event carries the hash of the previous
+    event of its chain (one chain per day and shard, so that concurrent writers do not all wait on one
+    row) and its own hash over its content: `manage.py verify_audit` finds the first broken link.
+    """
+
+    Action = AuditAction
+
+    occurred_at = models.DateTimeField("date et heure", default=timezone.now, db_index=True)
+    chain_day = models.DateField("jour de la chaîne")
+    chain_shard = models.PositiveSmallIntegerField("chaîne")
+    sequence = models.PositiveIntegerField("rang dans la chaîne")
+    previous_hash = models.CharField("empreinte précédente", max_length=64)
+    hash = models.CharField("empreinte", max_length=64)
+    # Who, as they were at that moment (a name or a role can change later; the trace must not).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="par", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_username = models.CharField("identifiant", max_length=150, blank=True)
+    actor_structures = models.CharField("structures", max_length=500, blank=True)
+    actor_roles = models.CharField("rôles", max_length=200, blank=True)
+    action = models.CharField("action", max_length=20, choices=Action.choices)
+    url_name = models.CharField("écran", max_length=100, blank=True)
+    status_code = models.PositiveSmallIntegerField("réponse", null=True, blank=True)
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    object_type = models.CharField("type d'objet", max_length=50, blank=True)
+    object_id = models.CharField("objet", max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField("adresse IP", null=True, blank=True)
+    user_agent = models.CharField("navigateur", max_length=300, blank=True)
+    request_id = models.CharField("requête", max_length=64, blank=True)
+    reason = models.TextField("motif", blank=True)
+    details = models.JSONField("détails", default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = "événement d'audit"
+        verbose_name_plural = "événements d'audit"
+        ordering = ["-occurred_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chain_day", "chain_shard", "sequence"],
+                name="audit_unique_link",
+                violation_error_message="Ce maillon de la chaîne d'audit existe déjà.",
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=AuditAction.values),
+                name="audit_action_valid",
+                violation_error_message="Action inconnue.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["beneficiary", "occurred_at"], name="audit_beneficiary_when"),
+            models.Index(fields=["actor", "occurred_at"], name="audit_actor_when"),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.get_action_display()} par {self.actor_username or 'anonyme'} le {self.occurred_at:%d/%m/%Y %H:%M}"
+        )

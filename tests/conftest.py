@@ -39,3 +39,9 @@ def ci_requires_real_services():
         redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=3).ping()
     except redis.RedisError as error:
         pytest.fail(f"CI=true but Redis is not reachable at {settings.CELERY_BROKER_URL}: {error}")
+
+
+# What the audit trail adds to an audited request in the test suite: the chain's last link (SELECT),
+# then the INSERT inside a savepoint (the test's transaction is open; in production the middleware runs
+# after the request's transaction and the savepoint is not needed). casework/audit.py.
+AUDIT_QUERIES = 4

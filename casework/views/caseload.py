@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
+from casework.audit import audit_annotate
 from casework.filters import CONTRACT_ENDING_SOON_DAYS, CaseloadFilterSet, CaseloadSearchForm
 from casework.models import Orientation
 from casework.permissions import reads_files, visible_beneficiaries
@@ -108,6 +109,8 @@ def _render_caseload(request, params: QueryDict, *, page_number, search_form, fr
         track = beneficiary.orientation_track
         beneficiary.orientation_label = Orientation.Track(track).label if track else ""
 
+    # The audit trail keeps what was asked and how many files answered, never which (casework/audit.py).
+    audit_annotate(request, details={"count": page.paginator.count, "search": search_term, "page": page.number})
     partial = _wants_partial(request)
     context = {
         "page_obj": page,

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from casework.audit import audit_annotate
 from casework.forms.sharing import EmergencyAccessForm
 from casework.services import NoMatchingFile, emergency_access_open
 
@@ -31,7 +32,16 @@ def emergency_access(request):
                 beneficiary, access = emergency_access_open(actor=request.user, **form.cleaned_data)
             except NoMatchingFile:
                 form.add_error(None, NO_MATCHING_FILE)
+                audit_annotate(request, reason=form.cleaned_data["reason"], details={"opened": False})
             else:
+                audit_annotate(
+                    request,
+                    beneficiary=beneficiary,
+                    reason=form.cleaned_data["reason"],
+                    object_type="emergency_access" if access is not None else "",
+                    object_id=str(access.pk) if access is not None else "",
+                    details={"opened": access is not None},
+                )
                 if access is not None:
                     until = timezone.localtime(access.expires_at)
                     messages.success(

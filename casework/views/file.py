@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
+from casework.audit import audit_annotate
 from casework.models import Beneficiary
 from casework.permissions import can_change, can_see_emergency_accesses, get_beneficiary_or_404
 from casework.querysets import with_file_page_data
@@ -60,6 +61,7 @@ def file_detail(request, public_id):
         public_id,
         queryset=Beneficiary.objects.select_related("current_referent", "current_structure", "support_end_reason"),
     )
+    audit_annotate(request, beneficiary=beneficiary)  # the trail needs no lookup of its own
     with_file_page_data(user, beneficiary)
     may_change = can_change(user, beneficiary)
     show_emergency_accesses = can_see_emergency_accesses(user, beneficiary)

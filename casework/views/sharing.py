@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from casework import services
+from casework.audit import audit_annotate
 from casework.forms.sharing import ShareForm
 from casework.models import Share
 from casework.permissions import check_can_change, get_beneficiary_or_404
@@ -39,6 +40,7 @@ def share_create(request, public_id):
             except ValidationError as error:
                 form.add_service_errors(error)
             else:
+                audit_annotate(request, object_type="share", object_id=str(share.public_id), reason=share.reason)
                 until = f" jusqu'au {form.cleaned_data['ends_on']:%d/%m/%Y} inclus" if share.ends_at else ""
                 messages.success(
                     request,

@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.NoStoreForAuthenticatedMiddleware",
+    # One audit event per audited request, written after the response (casework/audit.py).
+    "casework.audit.AuditMiddleware",
     # AxesMiddleware must stay last: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -159,6 +161,9 @@ EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 24, minimum=1)
 # A note or a step can be corrected by its author for this many hours after writing it; after that it
 # is immutable and can only be withdrawn with a reason (casework.services.common).
 ENTRY_CORRECTION_HOURS = env_int("ENTRY_CORRECTION_HOURS", 48, minimum=0)
+# The audit trail is chained per day and per shard of actors (casework/audit.py): more shards, fewer
+# writers waiting on the same chain. Changing it only affects the chains of the following events.
+AUDIT_CHAIN_SHARDS = env_int("AUDIT_CHAIN_SHARDS", 8, minimum=1)
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 

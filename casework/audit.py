@@ -1,0 +1,226 @@
+"""The audit trail: the one place that writes AuditEvent rows (docs/audit.md).
+
+Views say what a request was about with `audit_annotate(request, ...)`; `AuditMiddleware` writes at
+most one event per request for the screens listed in AUDITED_URLS (a read of a file, a list, a search,
+a write), and the authentication signals record logins, failed logins and logouts. Each event is
+chained: its hash covers its content and the hash of the previous event of its chain (a chain per day
+and per shard of actors), so that `verify_audit` finds an event altered or removed behind the app's back.
+"""
+
+import datetime
+import hashlib
+import json
+import uuid
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from casework.models import AuditEvent, Beneficiary
+
+GENESIS = "0" * 64
+
+# url name -> action, for requests the middleware records (method-specific where it matters).
+AUDITED_URLS = {
+    ("GET", "casework:file_detail"): AuditEvent.Action.VIEW_FILE,
+    ("GET", "casework:caseload"): AuditEvent.Action.VIEW_LIST,
+    ("POST", "casework:caseload_search"): AuditEvent.Action.SEARCH,
+    ("POST", "casework:share_create"): AuditEvent.Action.SHARE,
+    ("POST", "casework:share_end"): AuditEvent.Action.SHARE,
+    ("POST", "casework:emergency_access"): AuditEvent.Action.EMERGENCY_ACCESS,
+}
+# Any other successful POST on a file's URL is a write on that file.
+WRITE_PREFIX = "casework:"
+
+# The fields the hash covers, in this order (never reorder: old events would stop verifying).
+HASHED_FIELDS = (
+    "occurred_at",
+    "chain_day",
+    "chain_shard",
+    "sequence",
+    "previous_hash",
+    "actor_id",
+    "actor_username",
+    "actor_structures",
+    "actor_roles",
+    "action",
+    "url_name",
+    "status_code",
+    "beneficiary_id",
+    "object_type",
+    "object_id",
+    "ip_address",
+    "user_agent",
+    "request_id",
+    "reason",
+    "details",
+)
+
+
+def event_hash(event: AuditEvent) -> str:
+    values = {}
+    for name in HASHED_FIELDS:
+        value = getattr(event, name)
+        if name == "occurred_at":
+            value = value.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+        values[name] = value
+    payload = json.dumps(values, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def audit_annotate(request, **fields) -> None:
+    """Let the middleware know what this request was about (beneficiary, object, reason, details)."""
+    annotations = getattr(request, "_audit", {})
+    annotations.update(fields)
+    request._audit = annotations
+
+
+def _actor_fields(user) -> dict:
+    if user is None or not user.is_authenticated:
+        return {"actor": None, "actor_username": ""}
+    memberships = user.active_memberships
+    return {
+        "actor": user,
+        "actor_username": user.get_username(),
+        "actor_structures": ", ".join(sorted({m.structure.name for m in memberships}))[:500],
+        "actor_roles": ", ".join(sorted({m.role for m in memberships}))[:200],
+    }
+
+
+def _client_fields(request) -> dict:
+    if request is None:
+        return {}
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.AXES_IPWARE_PROXY_COUNT else ""
+    address = forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR") or None
+    return {
+        "ip_address": address,
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
+        "request_id": request.META.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex,
+    }
+
+
+def audit_record(
+    *,
+    action: str,
+    user=None,
+    request=None,
+    beneficiary: Beneficiary | None = None,
+    beneficiary_public_id=None,
+    object_type: str = "",
+    object_id: str = "",
+    reason: str = "",
+    details: dict | None = None,
+    url_name: str = "",
+    status_code: int | None = None,
+) -> AuditEvent:
+    """Append one event to its chain. Concurrent writers of the same chain retry on the unique link."""
+    now = timezone.now()
+    shard_count = settings.AUDIT_CHAIN_SHARDS
+    event = AuditEvent(
+        occurred_at=now,
+        chain_day=timezone.localdate(now),
+        chain_shard=(user.pk if user is not None and user.pk else 0) % shard_count,
+        action=action,
+        url_name=url_name,
+        status_code=status_code,
+        object_type=object_type,
+        object_id=str(object_id or "")[:64],
+        reason=reason,
+        details=details or {},
+        **_actor_fields(user),
+        **_client_fields(request),
+    )
+    if beneficiary is not None:
+        event.beneficiary = beneficiary
+    elif beneficiary_public_id is not None:
+        found = Beneficiary.objects.filter(public_id=beneficiary_public_id).values_list("pk", flat=True).first()
+        event.beneficiary_id = found
+    for _attempt in range(5):
+        last = (
+            AuditEvent.objects.filter(chain_day=event.chain_day, chain_shard=event.chain_shard)
+            .order_by("-sequence")
+            .values_list("sequence", "hash")
+            .first()
+        )
+        event.sequence, event.previous_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        event.hash = event_hash(event)
+        try:
+            # Outside a transaction (the middleware runs after ATOMIC_REQUESTS' block) the insert is
+            # all it costs; inside one, a savepoint keeps a lost race from breaking the transaction.
+            if connection.in_atomic_block:
+                with transaction.atomic():
+                    event.save(force_insert=True)
+            else:
+                event.save(force_insert=True)
+            return event
+        except IntegrityError:
+            event.pk = None  # another writer took this link: chain after theirs
+    raise RuntimeError("Could not append to the audit chain after 5 attempts.")
+
+
+def verify_chains(queryset=None):
+    """Walk every chain in order; return (events checked, first broken event or None, why)."""
+    events = (queryset or AuditEvent.objects.all()).order_by("chain_day", "chain_shard", "sequence")
+    checked = 0
+    expected_previous: dict[tuple, tuple[int, str]] = {}
+    for event in events.iterator(chunk_size=2000):
+        checked += 1
+        key = (event.chain_day, event.chain_shard)
+        previous = expected_previous.get(key)
+        if previous is None:
+            # Retention removes whole days, so every chain still starts at its first link.
+            if event.sequence != 1 or event.previous_hash != GENESIS:
+                return checked, event, "le premier maillon de la chaîne manque"
+        elif event.sequence != previous[0] + 1:
+            return checked, event, f"maillon {previous[0] + 1} manquant"
+        elif event.previous_hash != previous[1]:
+            return checked, event, "l'empreinte précédente ne correspond pas"
+        if event_hash(event) != event.hash:
+            return checked, event, "le contenu ne correspond pas à son empreinte"
+        expected_previous[key] = (event.sequence, event.hash)
+    return checked, None, ""
+
+
+class AuditMiddleware:
+    """Writes at most one audit event per request, after the response, for the audited screens.
+
+    Reads of a file, lists and searches are recorded with the filters used and the number of results
+    (never the results); out-of-scope attempts (404) are recorded too, with their status code.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        user = getattr(request, "user", None)
+        if match is None or user is None or not user.is_authenticated:
+            return response
+        url_name = match.view_name
+        action = AUDITED_URLS.get((request.method, url_name))
+        if action is None and request.method == "POST" and url_name.startswith(WRITE_PREFIX):
+            if response.status_code >= 400 or (response.status_code == 200 and not request.headers.get("HX-Request")):
+                return response  # a form shown again with its errors wrote nothing
+            action = AuditEvent.Action.WRITE
+        if action is None:
+            return response
+        annotations = getattr(request, "_audit", {})
+        details = dict(annotations.get("details", {}))
+        if request.method == "GET" and request.GET:
+            details.setdefault("filters", {key: request.GET.getlist(key) for key in request.GET})
+        audit_record(
+            action=action,
+            user=user,
+            request=request,
+            beneficiary=annotations.get("beneficiary"),
+            beneficiary_public_id=None if "beneficiary" in annotations else match.kwargs.get("public_id"),
+            object_type=annotations.get("object_type", ""),
+            object_id=annotations.get("object_id", ""),
+            reason=annotations.get("reason", ""),
+            details=details,
+            url_name=url_name,
+            status_code=response.status_code,
+        )
+        return response
