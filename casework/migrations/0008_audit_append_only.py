@@ -1,4 +1,7 @@
-"""On PostgreSQL, the audit table refuses UPDATE and DELETE, whoever sends them.
+"""On PostgreSQL, the audit table refuses UPDATE and DELETE of its rows, whoever sends them.
+
+TRUNCATE is left to the table's owner (the test suite's flush uses it); revoke it from the
+application's role in production (docs/audit.md).
 
 The only exception is the retention purge, which sets `parcours.audit_purge = 'on'` for its own
 transaction (SET LOCAL) before deleting whole expired days. SQLite (the laptop default) has no such
@@ -19,13 +22,9 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER casework_audit_append_only
     BEFORE UPDATE OR DELETE ON casework_auditevent
     FOR EACH ROW EXECUTE FUNCTION casework_audit_append_only();
-CREATE TRIGGER casework_audit_no_truncate
-    BEFORE TRUNCATE ON casework_auditevent
-    FOR EACH STATEMENT EXECUTE FUNCTION casework_audit_append_only();
 """
 
 DROP = """
-DROP TRIGGER IF EXISTS casework_audit_no_truncate ON casework_auditevent;
 DROP TRIGGER IF EXISTS casework_audit_append_only ON casework_auditevent;
 DROP FUNCTION IF EXISTS casework_audit_append_only();
 """
