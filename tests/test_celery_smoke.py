@@ -188,3 +188,26 @@ def test_check_worker_refuses_to_run_without_a_broker(settings):
     settings.CELERY_BROKER_URL = ""
     with pytest.raises(CommandError, match="CELERY_BROKER_URL is not set"):
         call_command("check_worker")
+
+
+@pytest.mark.parametrize(("policy", "refused"), [("noeviction", False), ("allkeys-lru", True), (None, False)])
+def test_check_worker_refuses_a_broker_that_evicts_tasks(policy, refused):
+    from unittest import mock
+
+    from accounts.management.commands.check_worker import Command
+
+    command = Command(stdout=StringIO())
+    with mock.patch("accounts.management.commands.check_worker.redis_eviction_policy", return_value=policy):
+        if refused:
+            with pytest.raises(CommandError, match="noeviction"):
+                command.check_eviction_policy()
+        else:
+            command.check_eviction_policy()
+
+
+def test_the_local_redis_does_not_evict(settings):
+    from accounts.management.commands.check_worker import redis_eviction_policy
+
+    if not settings.CELERY_BROKER_URL:
+        pytest.skip("no broker configured (runs in CI)")
+    assert redis_eviction_policy(settings.CELERY_BROKER_URL) == "noeviction"

@@ -4,7 +4,7 @@ person's identity, household, rights, referents and shares beside them. Read-onl
 are in views/entries.py and views/pathway.py."""
 
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -12,9 +12,16 @@ from django.views.decorators.http import require_safe
 
 from casework.audit import audit_annotate
 from casework.models import Beneficiary
-from casework.permissions import can_change, can_see_emergency_accesses, get_beneficiary_or_404
-from casework.querysets import with_file_page_data
-from casework.timeline import build_summary, build_timeline, filter_choices, filter_timeline, selected_filters
+from casework.permissions import can_change, can_see_emergency_accesses, get_beneficiary_or_404, visible_notes
+from casework.querysets import with_file_page_data, with_note_page_data
+from casework.timeline import (
+    build_summary,
+    build_timeline,
+    filter_choices,
+    filter_timeline,
+    note_item,
+    selected_filters,
+)
 
 # Items of the timeline shown at once; older ones come with "Afficher les événements plus anciens".
 TIMELINE_PAGE_SIZE = 100
@@ -73,6 +80,10 @@ def file_detail(request, public_id):
         "now": now,
         **_timeline_context(request, beneficiary, include_emergency_accesses=show_emergency_accesses, now=now),
     }
+    # The notes this response shows (the timeline's page): the trail says which notes were read.
+    shown_notes = [str(item.obj.public_id) for item in context["timeline"] if item.kind == "note"]
+    if shown_notes:
+        audit_annotate(request, details={"notes": shown_notes})
 
     # htmx swaps the timeline alone when the kind filter changes, and appends the next items for
     # "Afficher les événements plus anciens"; a history restore (the back button after such a swap,
@@ -97,3 +108,25 @@ def file_detail(request, public_id):
         response = render(request, "casework/file_detail.html", context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
+
+
+@require_safe
+def note_detail(request, public_id, note_id):
+    """One note on its own page (a link to give a colleague who may read it), with its previous
+    versions. A note the user may not read is a 404, like a file they may not read."""
+    user = request.user
+    beneficiary = get_beneficiary_or_404(user, public_id)
+    # Before the note is looked up, so that a refused attempt names the note it was after.
+    audit_annotate(request, beneficiary=beneficiary, object_type="note", object_id=note_id)
+    note = get_object_or_404(
+        visible_notes(user, beneficiary).select_related("author", "author_structure", "withdrawn_by"),
+        public_id=note_id,
+    )
+    with_note_page_data(user, beneficiary, note)
+    context = {
+        "file": beneficiary,
+        "note": note,
+        "item": note_item(note),
+        "can_change": can_change(user, beneficiary),
+    }
+    return render(request, "casework/note_detail.html", context)

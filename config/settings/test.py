@@ -5,6 +5,8 @@ never a skip (tests/conftest.py checks Redis; this module checks the database UR
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -31,3 +33,7 @@ WHITENOISE_AUTOREFRESH = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests call tasks eagerly unless they start a real worker (tests/test_celery_smoke.py).
 CELERY_TASK_ALWAYS_EAGER = True
+# Files the suite writes (audit exports) go to a temporary directory, never to the checkout's var/.
+PRIVATE_MEDIA_ROOT = Path(
+    os.environ.get("PRIVATE_MEDIA_ROOT") or Path(tempfile.gettempdir()) / "parcours-tests" / "private"
+)

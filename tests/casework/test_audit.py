@@ -135,3 +135,52 @@ def test_postgresql_refuses_to_update_or_delete_events(client, referent, stateme
     assert AuditEvent.objects.exists()
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)
+
+
+def test_reading_a_note_records_the_note_and_its_file(client, referent):
+    from tests.casework.factories import NoteFactory
+
+    file = BeneficiaryFactory(referent=referent)
+    note = NoteFactory(beneficiary=file, author=referent, body="Rendez-vous pris avec la mission locale.")
+    client.force_login(referent)
+
+    response = client.get(reverse("casework:note_detail", args=[file.public_id, note.public_id]))
+
+    assert response.status_code == 200
+    assert "Rendez-vous pris avec la mission locale." in response.content.decode()
+    event = AuditEvent.objects.get(action=AuditEvent.Action.VIEW_NOTE)
+    assert event.actor == referent and event.beneficiary == file
+    assert (event.object_type, event.object_id) == ("note", str(note.public_id))
+
+
+def test_the_file_page_event_names_the_notes_it_showed(client, referent):
+    from tests.casework.factories import NoteFactory
+
+    file = BeneficiaryFactory(referent=referent)
+    mine = NoteFactory(beneficiary=file, author=referent)
+    colleague = member(Role.REFERENT, structure=referent.active_memberships[0].structure)
+    private = NoteFactory(beneficiary=file, author=colleague)  # private to its author: not shown
+    client.force_login(referent)
+
+    client.get(reverse("casework:file_detail", args=[file.public_id]))
+
+    event = AuditEvent.objects.get(action=AuditEvent.Action.VIEW_FILE)
+    assert event.details["notes"] == [str(mine.public_id)]
+    assert str(private.public_id) not in str(event.details)
+
+
+def test_a_note_the_user_may_not_read_is_a_404_and_the_attempt_is_recorded(client, referent):
+    from tests.casework.factories import NoteFactory
+
+    file = BeneficiaryFactory(referent=referent)
+    supervisor = member(Role.SUPERVISOR, structure=referent.active_memberships[0].structure)
+    private = NoteFactory(beneficiary=file, author=referent, body="Note privée")
+    client.force_login(supervisor)
+
+    response = client.get(reverse("casework:note_detail", args=[file.public_id, private.public_id]))
+
+    assert response.status_code == 404
+    assert "Note privée" not in response.content.decode()
+    event = AuditEvent.objects.get(action=AuditEvent.Action.VIEW_NOTE)
+    assert event.actor == supervisor and event.status_code == 404 and event.beneficiary == file
+    assert event.object_id == str(private.public_id)

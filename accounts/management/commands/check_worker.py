@@ -13,6 +13,19 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.tasks import worker_healthcheck
 
 
+def redis_eviction_policy(url: str) -> str | None:
+    """Redis's maxmemory-policy, or None when the broker is not Redis or does not say (CONFIG refused)."""
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5)
+        return client.config_get("maxmemory-policy").get("maxmemory-policy")
+    except redis.RedisError:
+        return None
+
+
 class Command(BaseCommand):
     help = "Envoie une tâche de contrôle au worker Celery et attend sa réponse."
 
@@ -36,4 +49,17 @@ class Command(BaseCommand):
             result.forget()
         if answer.get("token") != token:
             raise CommandError(f"Unexpected answer from the worker: {answer!r}")
+        self.check_eviction_policy()
         self.stdout.write(self.style.SUCCESS(f"Worker OK: database {answer['database']}, {answer['users']} user(s)."))
+
+    def check_eviction_policy(self) -> None:
+        """A broker that evicts keys when memory runs short drops queued tasks (exports, imports)."""
+        policy = redis_eviction_policy(settings.CELERY_BROKER_URL)
+        if policy is None:
+            self.stdout.write(
+                self.style.WARNING("Could not read Redis's maxmemory-policy: make sure it is noeviction.")
+            )
+        elif policy != "noeviction":
+            raise CommandError(
+                f"Redis's maxmemory-policy is {policy!r}: set it to noeviction, or queued tasks can be lost."
+            )
