@@ -70,6 +70,7 @@ deploy-check: install ## manage.py check --deploy with production settings; any 
 	DEBUG=false \
 	SECRET_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	ALLOWED_HOSTS=parcours.example.org \
+	PARCOURS_BASE_URL=https://parcours.example.org \
 	DATABASE_URL=postgres:///test \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
 	$(MANAGE) check --deploy --fail-level WARNING

@@ -29,9 +29,27 @@ AUDITED_URLS = {
     ("POST", "casework:share_create"): AuditEvent.Action.SHARE,
     ("POST", "casework:share_end"): AuditEvent.Action.SHARE,
     ("POST", "casework:emergency_access"): AuditEvent.Action.EMERGENCY_ACCESS,
+    ("GET", "casework:note_detail"): AuditEvent.Action.VIEW_NOTE,
+    # The auditor's own reads of the trail are traces too (who searched what, who exported what).
+    ("GET", "casework:audit_events"): AuditEvent.Action.VIEW_AUDIT,
+    ("GET", "casework:audit_event_detail"): AuditEvent.Action.VIEW_AUDIT,
+    ("GET", "casework:access_report"): AuditEvent.Action.ACCESS_REPORT,
+    ("GET", "casework:access_report_export"): AuditEvent.Action.ACCESS_REPORT,
+    ("POST", "casework:audit_exports"): AuditEvent.Action.EXPORT,
+    ("GET", "casework:audit_export_download"): AuditEvent.Action.DOWNLOAD,
+    # Supervision (issue 6): the team's lists of files, and their exports.
+    ("GET", "casework:team_dashboard"): AuditEvent.Action.VIEW_LIST,
+    ("GET", "casework:team_alerts"): AuditEvent.Action.VIEW_LIST,
+    ("GET", "casework:team_dashboard_export"): AuditEvent.Action.EXPORT,
+    ("GET", "casework:team_alerts_export"): AuditEvent.Action.EXPORT,
+    ("GET", "casework:reassign"): AuditEvent.Action.VIEW_LIST,
 }
 # Any other successful POST on a file's URL is a write on that file.
 WRITE_PREFIX = "casework:"
+# A successful POST in the admin (department admins) that changes people, their memberships and roles
+# is a permission change; any other change there (structures, reference lists) a write.
+ADMIN_PREFIX = "admin:"
+PERMISSION_MODELS = ("accounts_user_", "accounts_membership_", "auth_group_")
 
 # The fields the hash covers, in this order (never reorder: old events would stop verifying).
 HASHED_FIELDS = (
@@ -200,13 +218,20 @@ class AuditMiddleware:
             return response
         url_name = match.view_name
         action = AUDITED_URLS.get((request.method, url_name))
+        annotations = getattr(request, "_audit", {})
         if action is None and request.method == "POST" and url_name.startswith(WRITE_PREFIX):
             if response.status_code >= 400 or (response.status_code == 200 and not request.headers.get("HX-Request")):
                 return response  # a form shown again with its errors wrote nothing
             action = AuditEvent.Action.WRITE
+        elif action is None and request.method == "POST" and url_name.startswith(ADMIN_PREFIX):
+            if response.status_code not in (301, 302, 303):
+                return response  # the admin redirects after a change; anything else changed nothing
+            model = url_name.removeprefix(ADMIN_PREFIX)
+            is_permission = model.startswith(PERMISSION_MODELS)
+            action = AuditEvent.Action.PERMISSION_CHANGE if is_permission else AuditEvent.Action.WRITE
+            annotations = {"object_type": model.rsplit("_", 1)[0], "object_id": match.kwargs.get("object_id", "")}
         if action is None:
             return response
-        annotations = getattr(request, "_audit", {})
         details = dict(annotations.get("details", {}))
         if request.method == "GET" and request.GET:
             details.setdefault("filters", {key: request.GET.getlist(key) for key in request.GET})

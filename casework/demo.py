@@ -140,6 +140,12 @@ REFERENT_ACCOUNTS = tuple(account for account in ACCOUNTS if account.caseload)
 AWAITING_ORIENTATION_COUNT = 15
 BENEFICIARY_COUNT = sum(account.caseload for account in ACCOUNTS) + AWAITING_ORIENTATION_COUNT
 
+# New entrants already handed to a referent of the MDS Nord, not oriented yet: the earliest entries
+# (past the orientation delay) and the latest (new to their referent). The others stay unassigned.
+NEWCOMERS_LATE, NEWCOMERS_RECENT = 3, 2
+NEWCOMER_REFERENTS = ("demo.referent.1", "demo.referent.2")
+NEWCOMER_REASON = "Nouvel entrant : premier rendez-vous avant la décision d'orientation."
+
 # How a followed file has gone (the rest are ordinary, ongoing files).
 FOLLOWED = "followed"
 SUSPENDED = "suspended"  # rights suspended after an EP review
@@ -842,7 +848,22 @@ class _Planner:
         ]
         self._plan_stories(files)
         files += [self._awaiting_file(key) for key in self.keys[len(slots) :]]
+        self._plan_newcomers(files[len(slots) :])
         return files
+
+    def _plan_newcomers(self, awaiting: list[_File]) -> None:
+        """A few new entrants were handed by the MDS Nord's supervisor to a referent for a first meeting
+        before the orientation decision: the supervisor's dashboard shows files new to their referent and
+        files awaiting orientation, some past the Département's delay. Chosen by entry date, without the
+        generator, so that the rest of the data set stays as it was."""
+        by_entry = sorted(
+            awaiting, key=lambda file: (file.beneficiary.rsa_entry_date, file.beneficiary.allocataire_number)
+        )
+        chosen = by_entry[:NEWCOMERS_LATE] + by_entry[len(by_entry) - NEWCOMERS_RECENT :]
+        for position, file in enumerate(chosen):
+            referent = self.users[NEWCOMER_REFERENTS[position % len(NEWCOMER_REFERENTS)]]
+            when = min(file.created_at + datetime.timedelta(days=1), self.now - datetime.timedelta(hours=1))
+            self._assign(file, referent, self.structures["mds-nord"], when, NEWCOMER_REASON, self.supervisor)
 
     def _plan_moves(self, slots, profiles) -> dict[int, _Move]:
         """Pick the files whose referent changed, and who followed them before."""

@@ -7,7 +7,6 @@ read from the URL (a filtered list can be bookmarked); the free-text search is n
 personal data, posted and kept in the session (casework.views.caseload, CaseloadSearchForm).
 """
 
-import calendar
 import datetime
 import functools
 
@@ -24,11 +23,15 @@ from casework.querysets import (
     CONTRACT_EXPIRED,
     CONTRACT_NONE,
     CONTRACT_RUNNING,
+    Deadlines,
     caseload_inactive_since,
     caseload_with_contract_state,
     caseload_with_missed_appointment,
     caseload_with_track,
+    caseload_with_warning,
+    months_before,
 )
+from casework.supervision import WARNINGS
 
 # A signed contract ending within this many days is "ending" (flagged on the caseload, and a filter).
 CONTRACT_ENDING_SOON_DAYS = 30
@@ -95,13 +98,7 @@ SORTS = {
 DEFAULT_SORT = "nom"
 
 
-def months_before(moment: datetime.datetime, months: int) -> datetime.datetime:
-    """The same local day and time `months` calendar months earlier (the 31st becomes the month's last day)."""
-    moment = timezone.localtime(moment)
-    index = moment.year * 12 + moment.month - 1 - months
-    year, month = divmod(index, 12)
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
+__all__ = ["months_before"]  # defined in casework.querysets; the caseload's tests import it from here
 
 
 # --- Choices limited to what the user may see ----------------------------------------------------
@@ -276,6 +273,16 @@ class CaseloadFilterSet(django_filters.FilterSet):
         empty_label="Indifférent",
         error_messages={"invalid_choice": INVALID_CHOICE},
     )
+    # The supervisors' dashboard (casework.supervision) links here with one of its indicators, which apply
+    # the Département's deadlines (CaseworkSettings). Offered only when set: the referent's list reads no
+    # settings, and the choice names the deadline as it is today.
+    alerte = django_filters.ChoiceFilter(
+        method="filter_warning",
+        label="Indicateur du tableau de bord",
+        choices=[],  # set per request in __init__, from the Département's deadlines
+        empty_label="Aucun",
+        error_messages={"invalid_choice": INVALID_CHOICE},
+    )
     accompagnement = django_filters.TypedChoiceFilter(
         field_name="is_active",
         lookup_expr="exact",
@@ -302,6 +309,18 @@ class CaseloadFilterSet(django_filters.FilterSet):
         if followed_only:
             del self.filters["referent"]
         self.filters["commune"].extra["choices"] = functools.cache(lambda: self._communes(request))
+        if data is not None and data.get("alerte"):
+            self.filters["alerte"].extra["choices"] = functools.cache(self._warning_choices)
+        else:
+            del self.filters["alerte"]
+
+    @functools.cached_property
+    def deadlines(self) -> Deadlines:
+        """The Département's deadlines, now (one query, read only when the "alerte" filter is set)."""
+        return Deadlines.current()
+
+    def _warning_choices(self) -> list[tuple[str, str]]:
+        return [(warning.key, warning.label(self.deadlines.settings)) for warning in WARNINGS.values()]
 
     @staticmethod
     def _communes(request) -> list[tuple[str, str]]:
@@ -336,6 +355,9 @@ class CaseloadFilterSet(django_filters.FilterSet):
         return caseload_with_missed_appointment(
             queryset, since=now - datetime.timedelta(days=MISSED_APPOINTMENT_DAYS), until=now, missed=value == YES
         )
+
+    def filter_warning(self, queryset, name, value):
+        return caseload_with_warning(queryset, value, self.deadlines)
 
     def sort(self, queryset, name, value):
         return queryset.order_by(*SORTS[value].ordering)

@@ -1165,6 +1165,13 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login_failed", "Échec de connexion"
     LOGOUT = "logout", "Déconnexion"
     PURGE = "purge", "Purge de rétention"
+    VIEW_NOTE = "view_note", "Consultation d'une note"
+    VIEW_AUDIT = "view_audit", "Consultation du journal d'audit"
+    ACCESS_REPORT = "access_report", "Rapport des accès à un dossier"
+    EXPORT = "export", "Demande d'export"
+    DOWNLOAD = "download", "Téléchargement d'un export"
+    PERMISSION_CHANGE = "permission_change", "Modification des droits"
+    IMPORT = "import", "Import"
 
 
 class AuditEvent(models.Model):
@@ -1230,3 +1237,244 @@ class AuditEvent(models.Model):
         return (
             f"{self.get_action_display()} par {self.actor_username or 'anonyme'} le {self.occurred_at:%d/%m/%Y %H:%M}"
         )
+
+
+class AuditExport(models.Model):
+    """An export of audit events asked for by an auditor, written in the background (casework.audit_exports).
+
+    Carries ids and filters only: the Celery message names the export's primary key, never personal data.
+    The rows exported are those matching `filters` among the events up to `last_event_id` (fixed when
+    the export is asked for), so that a retry or a re-run writes exactly the same rows. The file lives
+    under PRIVATE_MEDIA_ROOT (outside the web root), is served only to `requested_by`, and is deleted
+    at `expires_at` by a periodic task.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSONL = "jsonl", "JSON Lines"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "En attente"
+        RUNNING = "running", "En cours"
+        DONE = "done", "Prêt"
+        FAILED = "failed", "Échec"
+        EXPIRED = "expired", "Expiré"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="demandé par", on_delete=models.PROTECT, related_name="audit_exports"
+    )
+    requested_at = models.DateTimeField("demandé le", default=timezone.now)
+    format = models.CharField("format", max_length=10, choices=Format.choices)
+    filters = models.JSONField("filtres", default=dict, blank=True, encoder=DjangoJSONEncoder)
+    last_event_id = models.BigIntegerField("dernier événement inclus", default=0)
+    status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField("lignes à écrire", null=True, blank=True)
+    rows_written = models.PositiveIntegerField("lignes écrites", default=0)
+    attempts = models.PositiveSmallIntegerField("tentatives", default=0)
+    # Set by the worker at each progress step: a running export whose heartbeat is too old has lost
+    # its worker, and the sweeper enqueues it again.
+    heartbeat_at = models.DateTimeField("dernier signe de vie", null=True, blank=True)
+    started_at = models.DateTimeField("commencé le", null=True, blank=True)
+    finished_at = models.DateTimeField("terminé le", null=True, blank=True)
+    expires_at = models.DateTimeField("expire le", null=True, blank=True)
+    file_name = models.CharField("fichier", max_length=200, blank=True)
+    file_size = models.PositiveBigIntegerField("taille", null=True, blank=True)
+    error = models.TextField("erreur", blank=True)
+
+    class Meta:
+        verbose_name = "export du journal d'audit"
+        verbose_name_plural = "exports du journal d'audit"
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(format__in=["csv", "jsonl"]), name="audit_export_format_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed", "expired"]),
+                name="audit_export_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["requested_by", "requested_at"], name="audit_export_by_user"),
+            models.Index(fields=["status", "heartbeat_at"], name="audit_export_status"),
+        ]
+
+    def __str__(self):
+        return f"Export {self.get_format_display()} du {self.requested_at:%d/%m/%Y %H:%M}"
+
+
+# --- Supervision (issue 6): the Département's deadlines, covers during an absence, notifications ------
+
+
+class CaseworkSettings(TimeStamped):
+    """The Département's deadlines, which the supervisors' dashboard and alerts apply (one row, pk 1).
+
+    Edited by a department admin (casework/admin.py); read with `CaseworkSettings.current()`.
+    """
+
+    orientation_delay_days = models.PositiveSmallIntegerField(
+        "délai d'orientation d'un nouvel entrant (jours)", default=30
+    )
+    contract_delay_days = models.PositiveSmallIntegerField(
+        "délai de signature d'un contrat après l'orientation (jours)", default=60
+    )
+    contract_expiring_days = models.PositiveSmallIntegerField(
+        "un contrat arrive à échéance dans moins de (jours)", default=30
+    )
+    inactivity_warning_months = models.PositiveSmallIntegerField(
+        "sans activité depuis (mois, premier seuil)", default=3
+    )
+    inactivity_alert_months = models.PositiveSmallIntegerField("sans activité depuis (mois, second seuil)", default=6)
+    missed_appointments_days = models.PositiveSmallIntegerField(
+        "rendez-vous manqués sur les derniers (jours)", default=60
+    )
+    new_files_days = models.PositiveSmallIntegerField("nouveaux dossiers sur les derniers (jours)", default=30)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="modifié par",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "délais du Département"
+        verbose_name_plural = "délais du Département"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="casework_settings_single_row"),
+            models.CheckConstraint(
+                condition=Q(inactivity_warning_months__lt=F("inactivity_alert_months")),
+                name="casework_settings_inactivity_order",
+                violation_error_message="Le premier seuil d'inactivité doit être plus court que le second.",
+            ),
+            models.CheckConstraint(
+                condition=Q(orientation_delay_days__gt=0)
+                & Q(contract_delay_days__gt=0)
+                & Q(contract_expiring_days__gt=0)
+                & Q(inactivity_warning_months__gt=0)
+                & Q(missed_appointments_days__gt=0)
+                & Q(new_files_days__gt=0),
+                name="casework_settings_positive",
+                violation_error_message="Les délais doivent être supérieurs à zéro.",
+            ),
+        ]
+
+    def __str__(self):
+        return "Délais du Département"
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> "CaseworkSettings":
+        settings_row, _ = cls.objects.get_or_create(pk=1)
+        return settings_row
+
+
+class Cover(TimeStamped):
+    """A colleague follows an absent referent's files for a period (*intérim*), set by a supervisor.
+
+    From `starts_on` to `ends_on` (days, inclusive, Europe/Paris) the covering referent reads and acts on
+    the files whose current referent is the absent one (casework.permissions); `started_at`/`ended_at`
+    say when the periodic task saw the cover start and end (notifications, timeline).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    absent_referent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="référent·e absent·e",
+        on_delete=models.PROTECT,
+        related_name="covers_absent",
+    )
+    covering_referent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="remplaçant·e", on_delete=models.PROTECT, related_name="covers_given"
+    )
+    structure = models.ForeignKey(Structure, verbose_name="structure", on_delete=models.PROTECT, related_name="covers")
+    starts_on = models.DateField("du")
+    ends_on = models.DateField("au (inclus)")
+    reason = models.TextField("motif", max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="décidé par", on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_at = models.DateTimeField("annulé le", null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="annulé par",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    started_at = models.DateTimeField("commencé le", null=True, blank=True)
+    ended_at = models.DateTimeField("terminé le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "intérim"
+        verbose_name_plural = "intérims"
+        ordering = ["-starts_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")),
+                name="cover_ends_after_start",
+                violation_error_message="La fin de l'intérim ne peut pas précéder son début.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(absent_referent=F("covering_referent")),
+                name="cover_not_self",
+                violation_error_message="Une personne ne peut pas assurer son propre intérim.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="cover_reason_required",
+                violation_error_message="Indiquez le motif de l'intérim.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["covering_referent", "starts_on", "ends_on"], name="cover_covering"),
+            models.Index(fields=["absent_referent", "starts_on", "ends_on"], name="cover_absent"),
+        ]
+
+    def __str__(self):
+        return f"Intérim du {self.starts_on:%d/%m/%Y} au {self.ends_on:%d/%m/%Y}"
+
+
+class NotificationKind(models.TextChoices):
+    FILE_ASSIGNED = "file_assigned", "Dossier confié"
+    COVER_STARTED = "cover_started", "Début d'intérim"
+    COVER_ENDED = "cover_ended", "Fin d'intérim"
+
+
+class Notification(models.Model):
+    """A message for one user, listed in the app (and e-mailed by Celery, without personal data)."""
+
+    Kind = NotificationKind
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="destinataire", on_delete=models.PROTECT, related_name="notifications"
+    )
+    kind = models.CharField("type", max_length=20, choices=Kind.choices)
+    # The file it is about, if any: the list shows it only while the recipient may still read it.
+    beneficiary = models.ForeignKey(
+        Beneficiary, verbose_name="bénéficiaire", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cover = models.ForeignKey(
+        Cover, verbose_name="intérim", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    message = models.CharField("message", max_length=300)
+    created_at = models.DateTimeField("le", default=timezone.now)
+    read_at = models.DateTimeField("lu le", null=True, blank=True)
+    emailed_at = models.DateTimeField("envoyé par courriel le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "notification"
+        verbose_name_plural = "notifications"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            _choices_check("kind", NotificationKind, "notification_kind_valid", "Type de notification inconnu."),
+        ]
+        indexes = [models.Index(fields=["recipient", "read_at", "created_at"], name="notification_inbox")]
+
+    def __str__(self):
+        return self.message

@@ -7,6 +7,9 @@ The rules (docs/permissions.md, docs/adr/0003-file-permissions.md):
   assignment (referent of record), the shares (with a person, a structure's group or a department's
   group) and the emergency accesses, each with its expiry; `sync_grants` keeps them in step;
 - a supervisor sees the files whose current structure is one they supervise (a query scope);
+- during a cover (*intérim*, `Cover`), from its first to its last day inclusive (Europe/Paris days), the
+  covering referent reads and acts on the files whose current referent is the absent one, in the
+  cover's structure (a query scope too: access starts and stops on the dates with nothing to run);
 - group membership is read from today's memberships, never from auth_user_groups.
 
 Every queryset of files or notes that reaches a user goes through `visible_beneficiaries` or
@@ -27,9 +30,12 @@ from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
 from casework.models import (
+    AuditEvent,
+    AuditExport,
     Beneficiary,
     BeneficiaryGroupObjectPermission,
     BeneficiaryUserObjectPermission,
+    Cover,
     EmergencyAccess,
     Note,
     ReferentAssignment,
@@ -80,10 +86,22 @@ def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) ->
         content_object=OuterRef("pk"),
     )
     supervised = memberships.filter(role=Role.SUPERVISOR).values("structure")
+    covering = active_covers(on=timezone.localdate(now)).filter(
+        covering_referent=user,
+        absent_referent=OuterRef("current_referent"),
+        structure=OuterRef("current_structure"),
+    )
     return Beneficiary.objects.filter(
         Exists(memberships),
-        Exists(user_grant) | Exists(group_grant) | Q(current_structure__in=supervised),
+        Exists(user_grant) | Exists(group_grant) | Q(current_structure__in=supervised) | Exists(covering),
     )
+
+
+def active_covers(*, on: datetime.date | None = None) -> QuerySet[Cover]:
+    """The covers in force on a day (today, Europe/Paris, by default): not cancelled, from their first
+    to their last day inclusive."""
+    day = on or timezone.localdate()
+    return Cover.objects.filter(cancelled_at__isnull=True, starts_on__lte=day, ends_on__gte=day)
 
 
 def get_beneficiary_or_404(user: User, public_id: uuid.UUID | str, queryset: QuerySet | None = None) -> Beneficiary:
@@ -114,11 +132,45 @@ def supervises(user: User, beneficiary: Beneficiary) -> bool:
     )
 
 
+def supervised_structure_ids(user: User) -> list[int]:
+    """The structures this user supervises today (their files are the supervisor's scope)."""
+    if not user.is_authenticated:
+        return []
+    return sorted({m.structure_id for m in user.active_memberships if m.role == Role.SUPERVISOR})
+
+
+def _covered_today(user: User) -> frozenset[tuple[int, int]]:
+    """(absent referent, structure) of the covers this user holds today; read once per user object
+    (the request's user), like `user.active_memberships`."""
+    today = timezone.localdate()
+    cached = user.__dict__.get("_covered_today")
+    if cached is None or cached[0] != today:
+        pairs = frozenset(
+            active_covers(on=today).filter(covering_referent=user).values_list("absent_referent_id", "structure_id")
+        )
+        cached = (today, pairs)
+        user.__dict__["_covered_today"] = cached
+    return cached[1]
+
+
+def covers_current_referent(user: User, beneficiary: Beneficiary) -> bool:
+    """Is this user covering today for the file's current referent (an intérim in the file's structure)?"""
+    if beneficiary.current_referent_id is None or beneficiary.current_referent_id == user.pk:
+        return False
+    if not reads_files(user):
+        return False
+    return (beneficiary.current_referent_id, beneficiary.current_structure_id) in _covered_today(user)
+
+
 def can_change(user: User, beneficiary: Beneficiary) -> bool:
-    """May this user act on the file (share it, later: reassign, correct)? Its current referent and
-    the supervisors of its structure may; people it was shared with, or who opened it in emergency,
-    only read it."""
-    return is_current_referent(user, beneficiary) or supervises(user, beneficiary)
+    """May this user act on the file (share it, reassign, correct)? Its current referent, the
+    supervisors of its structure and, during a cover, the colleague covering for its referent may;
+    people it was shared with, or who opened it in emergency, only read it."""
+    return (
+        is_current_referent(user, beneficiary)
+        or supervises(user, beneficiary)
+        or covers_current_referent(user, beneficiary)
+    )
 
 
 def check_can_change(user: User, beneficiary: Beneficiary) -> None:
@@ -302,3 +354,58 @@ def sync_grants(beneficiary_ids: Iterable[int], *, dry_run: bool = False, now: d
 
 def sync_beneficiary_grants(beneficiary: Beneficiary) -> GrantDrift:
     return sync_grants([beneficiary.pk])
+
+
+# --- The audit trail (docs/audit.md) ---------------------------------------------------------------
+
+
+def reads_audit_trail(user: User) -> bool:
+    """Auditors (DPO) read the whole audit trail of the instance; nobody else reads any of it."""
+    return user.is_authenticated and user.is_active and user.is_auditor
+
+
+def check_reads_audit_trail(user: User) -> None:
+    """403 for a signed-in user who is not an auditor (the audit screens name no file of theirs)."""
+    if not reads_audit_trail(user):
+        raise PermissionDenied("Le journal d'audit est réservé aux auditeurs et au DPO.")
+
+
+def visible_audit_events(user: User) -> QuerySet[AuditEvent]:
+    """Every audit event this user may read: all of them for an auditor, none for anybody else."""
+    if not reads_audit_trail(user):
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.all()
+
+
+def visible_audit_exports(user: User) -> QuerySet[AuditExport]:
+    """The exports this user may see and download: their own, while they are still an auditor."""
+    if not reads_audit_trail(user):
+        return AuditExport.objects.none()
+    return AuditExport.objects.filter(requested_by=user)
+
+
+def get_access_report_beneficiary_or_404(user: User, public_id) -> Beneficiary:
+    """The file whose access report this user may read ("who accessed this file, when, why").
+
+    Auditors may read the report of any file (they answer the beneficiary's GDPR request) without
+    reading the file itself; supervisors, of the files of the structures they supervise. A file the
+    user may not read is a 404; a file they may read but whose report is not theirs to see, a 403.
+    """
+    if reads_audit_trail(user):
+        beneficiary = Beneficiary.objects.filter(public_id=public_id).first()
+        if beneficiary is None:
+            raise Http404("Aucun dossier ne correspond.")
+        return beneficiary
+    beneficiary = get_beneficiary_or_404(user, public_id)
+    if not supervises(user, beneficiary):
+        raise PermissionDenied("Le rapport des accès est réservé aux responsables de la structure et au DPO.")
+    return beneficiary
+
+
+def access_report_events(user: User, beneficiary: Beneficiary) -> QuerySet[AuditEvent]:
+    """The audit events about this file that its access report lists (call after
+    get_access_report_beneficiary_or_404): every one for an auditor or a supervisor of the file's
+    structure, none for anybody else. Trail data only: who, when, what, why — never the file's content."""
+    if not (reads_audit_trail(user) or supervises(user, beneficiary)):
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.filter(beneficiary=beneficiary)

@@ -26,6 +26,7 @@ from casework.models import (
     Barrier,
     Beneficiary,
     Contract,
+    Cover,
     Diagnostic,
     Note,
     Objective,
@@ -46,6 +47,7 @@ KIND_LABELS = {
     "diagnostic": "Diagnostic",
     "orientation": "Orientation",
     "assignment": "Référent·e",
+    "cover": "Intérim",
     "share": "Partage",
     "emergency_access": "Accès exceptionnel",
     "reorientation": "Réorientation",
@@ -65,6 +67,7 @@ KIND_TONES = {
     "orientation": "dark",
     "reorientation": "dark",
     "assignment": "primary",
+    "cover": "primary",
     "share": "danger",
     "emergency_access": "danger",
     "support_end": "dark",
@@ -88,7 +91,7 @@ TIMELINE_FILTERS = (
     TimelineFilter("objective", "Objectifs et actions", frozenset({"objective", "action"})),
     TimelineFilter("diagnostic", "Diagnostics", frozenset({"diagnostic"})),
     TimelineFilter("orientation", "Orientation", frozenset({"orientation", "reorientation"})),
-    TimelineFilter("assignment", "Référent·es", frozenset({"assignment"})),
+    TimelineFilter("assignment", "Référent·es et intérims", frozenset({"assignment", "cover"})),
     TimelineFilter("share", "Partages et accès", frozenset({"share", "emergency_access"})),
     TimelineFilter("support_end", "Fin d'accompagnement", frozenset({"support_end"})),
 )
@@ -351,18 +354,21 @@ _NOTE_TITLES = {
 }
 
 
+def note_item(note: Note) -> TimelineItem:
+    """A note as the timeline shows it (also the note's own page, views/file.py: note_detail); the
+    note carries `recipient_labels` and `revision_list` (casework.querysets)."""
+    return _entry_item(
+        "note",
+        note,
+        note.created_at,
+        _NOTE_TITLES.get(note.visibility, "Note"),
+        author_structure=note.author_structure,
+        flags=[("sensible", "danger")] if note.is_sensitive else [],
+    )
+
+
 def _notes(file: Beneficiary) -> list[TimelineItem]:
-    return [
-        _entry_item(
-            "note",
-            note,
-            note.created_at,
-            _NOTE_TITLES.get(note.visibility, "Note"),
-            author_structure=note.author_structure,
-            flags=[("sensible", "danger")] if note.is_sensitive else [],
-        )
-        for note in file.readable_notes
-    ]
+    return [note_item(note) for note in file.readable_notes]
 
 
 def _orientations(file: Beneficiary) -> list[TimelineItem]:
@@ -400,6 +406,71 @@ def _assignments(file: Beneficiary) -> list[TimelineItem]:
         )
         items.append(item)
         previous = assignment
+    return items
+
+
+def _cover_last_day(cover: Cover) -> datetime.date | None:
+    """The last day a cover granted access: its end, or the day it was cancelled; None if it was
+    cancelled before its first day (it never covered anything)."""
+    if cover.cancelled_at is None:
+        return cover.ends_on
+    cancelled_on = timezone.localdate(cover.cancelled_at)
+    if cancelled_on < cover.starts_on:
+        return None
+    return min(cover.ends_on, cancelled_on)
+
+
+def file_covers(file: Beneficiary) -> list[Cover]:
+    """The covers that concerned the file's referents, in the file's structure, while the file was
+    theirs (from the assignments `with_file_page_data` loaded): one query, none without assignments.
+    Stored in `file.cover_list`; each cover gets `last_day` (see `_cover_last_day`)."""
+    if hasattr(file, "cover_list"):
+        return file.cover_list
+    assignments = list(file.assignments.all())
+    found: list[Cover] = []
+    if assignments:
+        candidates = Cover.objects.filter(
+            absent_referent_id__in={a.referent_id for a in assignments},
+            structure_id__in={a.structure_id for a in assignments},
+        ).select_related("absent_referent", "covering_referent", "created_by", "cancelled_by")
+        for cover in candidates:
+            cover.last_day = _cover_last_day(cover)
+            if cover.last_day is None:
+                continue
+            for assignment in assignments:
+                first = timezone.localdate(assignment.started_at)
+                last = timezone.localdate(assignment.ended_at) if assignment.ended_at else datetime.date.max
+                if (
+                    assignment.referent_id == cover.absent_referent_id
+                    and assignment.structure_id == cover.structure_id
+                    and cover.starts_on <= last
+                    and cover.last_day >= first
+                ):
+                    found.append(cover)
+                    break
+    file.cover_list = found
+    return found
+
+
+def _covers(file: Beneficiary) -> list[TimelineItem]:
+    items = []
+    for cover in file_covers(file):
+        covering = cover.covering_referent.get_full_name() or cover.covering_referent.username
+        absent = cover.absent_referent.get_full_name() or cover.absent_referent.username
+        items.append(
+            TimelineItem(
+                kind="cover",
+                when=cover.starts_on,
+                title=(
+                    f"Suivi par {covering} pendant l'absence de {absent}, "
+                    f"du {cover.starts_on:%d/%m/%Y} au {cover.last_day:%d/%m/%Y}"
+                ),
+                obj=cover,
+                author=cover.created_by,
+                status_label="annulé" if cover.cancelled_at else "",
+                written_at=cover.created_at,
+            )
+        )
     return items
 
 
@@ -511,6 +582,7 @@ def build_timeline(
         *_notes(file),
         *_orientations(file),
         *_assignments(file),
+        *_covers(file),
         *_reorientations(file),
         *_shares(file),
         *_support_end(file),

@@ -45,3 +45,7 @@ def ci_requires_real_services():
 # then the INSERT inside a savepoint (the test's transaction is open; in production the middleware runs
 # after the request's transaction and the savepoint is not needed). casework/audit.py.
 AUDIT_QUERIES = 4
+
+# What the header of every full page adds: the count of the user's unread notifications
+# (casework.context_processors.notifications). htmx partials render no header and do not pay it.
+HEADER_QUERIES = 1

@@ -23,7 +23,20 @@ from django.urls import URLPattern, URLResolver, get_resolver, include, path, re
 from django.utils import timezone
 
 from accounts.models import Role
-from casework.models import Barrier, Note, Orientation, ReorientationRequest, Share, Step
+from casework.audit import audit_record
+from casework.audit_exports import export_file_path, final_name
+from casework.models import (
+    AuditEvent,
+    AuditExport,
+    Barrier,
+    Cover,
+    Note,
+    Notification,
+    Orientation,
+    ReorientationRequest,
+    Share,
+    Step,
+)
 from casework.permissions import can_change, visible_beneficiaries
 from casework.services import beneficiary_assign_referent, beneficiary_share, share_end
 from tests.accounts.factories import DepartmentFactory, StructureFactory, member
@@ -132,6 +145,24 @@ class World:
     entries: dict = field(default_factory=dict)
 
 
+def ready_export(auditor) -> AuditExport:
+    """An export of the audit trail, written and downloadable (its file in PRIVATE_MEDIA_ROOT)."""
+    export = AuditExport.objects.create(
+        requested_by=auditor,
+        format=AuditExport.Format.CSV,
+        status=AuditExport.Status.DONE,
+        total_rows=0,
+        finished_at=timezone.now(),
+        expires_at=timezone.now() + datetime.timedelta(days=7),
+    )
+    export.file_name = final_name(export)
+    export.save(update_fields=["file_name"])
+    path = export_file_path(export)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("id;date\n", encoding="utf-8")
+    return export
+
+
 def build_world(scenario: str) -> World:
     social = DepartmentFactory(name="Direction de l'action sociale", code="action-sociale")
     nord = StructureFactory(name="MDS Nord", code="mds-nord", department=social)
@@ -177,6 +208,24 @@ def build_world(scenario: str) -> World:
         "objective": objective,
         "action": ActionFactory(objective=objective, author=author),
         "diagnostic": diagnostic,
+        # An event of the audit trail about the file (its referent read it).
+        "event": audit_record(action=AuditEvent.Action.VIEW_FILE, user=author, beneficiary=file),
+        # The auditor's export of the trail, ready to download.
+        "export": ready_export(users["auditor"]),
+        # A cover of the referent by a colleague next month, set by the MDS Nord's supervisor.
+        "cover": Cover.objects.create(
+            absent_referent=author,
+            covering_referent=users["colleague"],
+            structure=nord,
+            starts_on=timezone.localdate() + datetime.timedelta(days=30),
+            ends_on=timezone.localdate() + datetime.timedelta(days=40),
+            reason="Congé",
+            created_by=users["supervisor"],
+        ),
+        # A notice for the referent.
+        "notification": Notification.objects.create(
+            recipient=author, kind=Notification.Kind.FILE_ASSIGNED, beneficiary=file, message="Dossier confié"
+        ),
     }
 
     if scenario == "reassigned":
@@ -320,6 +369,8 @@ class Check:
 class Rule:
     kwargs: Callable[[World], dict]
     checks: tuple[Check, ...]
+    # A page of the audit trail: it names files (who read which file) to the auditor, who reads none.
+    trail: bool = False
 
 
 def no_kwargs(world: World) -> dict:
@@ -377,6 +428,8 @@ RULES: dict[str, Rule] = {
     "logout": Rule(no_kwargs, (Check("get", signed_in(405)), Check("post", signed_in(SIGNED_OUT)))),
     "casework:caseload": Rule(no_kwargs, (Check("get", caseload),)),
     "casework:file_detail": Rule(file_kwargs, (Check("get", file_page),)),
+    # The world's note is for all who follow the file: whoever reads the file reads it.
+    "casework:note_detail": Rule(entry_kwargs("note", name="note_id"), (Check("get", file_page),)),
     "casework:share_create": Rule(
         file_kwargs,
         (Check("get", file_action(200)), Check("post", file_action(TO_FILE), data=share_form_data)),
@@ -424,6 +477,134 @@ RULES |= {
     "casework:support_end": Rule(file_kwargs, form_page()),
 }
 
+
+def auditors_only(success: Expected) -> Callable[[str, Situation], Expected]:
+    """The audit trail's screens: auditors (DPO) only, 403 for every other signed-in user."""
+    return lambda persona, situation: LOGIN if persona == "anonymous" else (success if persona == "auditor" else 403)
+
+
+def access_report(persona: str, situation: Situation) -> Expected:
+    """A file's access report: any file for the auditor; the supervisors of the file's structure; 403
+    for others who see the file, 404 for those who do not."""
+    if persona == "anonymous":
+        return LOGIN
+    if persona == "auditor":
+        return 200
+    if persona not in situation.sees:
+        return 404
+    return 200 if persona in situation.changes & SUPERVISORS else 403
+
+
+def event_kwargs(world: World) -> dict:
+    return {"event_id": world.entries["event"].pk}
+
+
+RULES |= {
+    # The audit trail (issue 5).
+    "casework:audit_events": Rule(no_kwargs, (Check("get", auditors_only(200)),), trail=True),
+    "casework:audit_event_detail": Rule(event_kwargs, (Check("get", auditors_only(200)),), trail=True),
+    "casework:access_report": Rule(file_kwargs, (Check("get", access_report),), trail=True),
+    "casework:access_report_export": Rule(file_kwargs, (Check("get", access_report),), trail=True),
+}
+
+
+def export_kwargs(world: World) -> dict:
+    return {"export_id": world.entries["export"].public_id}
+
+
+def export_request_data(world: World) -> dict:
+    return {"action": [AuditEvent.Action.VIEW_FILE], "format": AuditExport.Format.CSV}
+
+
+TO_EXPORT = "303 to the export's page"
+
+RULES |= {
+    # Exports of the trail: the auditor who asked for one, nobody else (another auditor: 404).
+    "casework:audit_exports": Rule(
+        no_kwargs,
+        (Check("get", auditors_only(200)), Check("post", auditors_only(TO_EXPORT), data=export_request_data)),
+    ),
+    "casework:audit_export_status": Rule(export_kwargs, (Check("get", auditors_only(200)),)),
+    "casework:audit_export_download": Rule(export_kwargs, (Check("get", auditors_only(200)),)),
+}
+
+
+def supervisors_only(success: Expected) -> Callable[[str, Situation], Expected]:
+    """The team's screens: any supervisor (each sees their own structures), 403 for everyone else."""
+    return lambda persona, situation: LOGIN if persona == "anonymous" else (success if persona in SUPERVISORS else 403)
+
+
+def reassign_data(world: World) -> dict:
+    return {"dossiers": [str(world.file.public_id)], "reason": "Rééquilibrage de l'équipe"}
+
+
+def reassign(persona: str, situation: Situation) -> Expected:
+    """Moving the file: the supervisors of its structure; another supervisor gets a 404 (out of scope)."""
+    if persona == "anonymous":
+        return LOGIN
+    if persona not in SUPERVISORS:
+        return 403
+    return 200 if persona in situation.changes else 404
+
+
+def cover_kwargs(world: World) -> dict:
+    return {"cover_id": world.entries["cover"].public_id}
+
+
+def cover_cancel(persona: str, situation: Situation) -> Expected:
+    """The cover belongs to the MDS Nord: its supervisor cancels it; the other supervisor gets a 404."""
+    if persona == "anonymous":
+        return LOGIN
+    if persona not in SUPERVISORS:
+        return 403
+    return TO_COVERS if persona == "supervisor" else 404
+
+
+def notification_kwargs(world: World) -> dict:
+    return {"notification_id": world.entries["notification"].public_id}
+
+
+def notification_read(persona: str, situation: Situation) -> Expected:
+    """A notice is its recipient's (the referent's): 404 for everyone else."""
+    if persona == "anonymous":
+        return LOGIN
+    return TO_NOTIFICATIONS if persona == "referent" else 404
+
+
+TO_COVERS = "302 to the covers"
+TO_NOTIFICATIONS = "302 to the notifications"
+
+RULES |= {
+    # Supervision (issue 6).
+    "casework:team_dashboard": Rule(no_kwargs, (Check("get", supervisors_only(200)),)),
+    "casework:team_alerts": Rule(no_kwargs, (Check("get", supervisors_only(200)),)),
+    "casework:team_dashboard_export": Rule(
+        no_kwargs, (Check("get", supervisors_only(200), data=lambda world: {"format": "csv"}),)
+    ),
+    "casework:team_alerts_export": Rule(
+        # CSV: text the check below can search for the file's name (the .xlsx is zipped).
+        no_kwargs,
+        (Check("get", supervisors_only(200), data=lambda world: {"format": "csv"}),),
+    ),
+    "casework:reassign": Rule(
+        no_kwargs,
+        (
+            Check("get", supervisors_only(200)),
+            Check("get", reassign, data=lambda world: {"dossier": str(world.file.public_id)}),
+            # An incomplete form (no new referent) naming the file: shown again with its errors, and
+            # without the file to a supervisor who does not see it (a complete one is tested in
+            # tests/casework/test_team_reassign.py: 404 out of scope, nothing moved).
+            Check("post", supervisors_only(200), data=reassign_data),
+        ),
+    ),
+    "casework:covers": Rule(no_kwargs, (Check("get", supervisors_only(200)), Check("post", supervisors_only(200)))),
+    "casework:cover_cancel": Rule(cover_kwargs, (Check("get", signed_in(405)), Check("post", cover_cancel))),
+    "casework:notifications": Rule(no_kwargs, (Check("get", signed_in(200)),)),
+    "casework:notification_read": Rule(
+        notification_kwargs, (Check("get", signed_in(405)), Check("post", notification_read))
+    ),
+}
+
 CASES = [
     pytest.param(url_name, check, persona, id=f"{url_name}-{check.method}-{persona}")
     for url_name, rule in RULES.items()
@@ -469,6 +650,9 @@ def test_permission_matrix(client, world, url_name, check, persona):
     expected = check.expect(persona, situation)
     if isinstance(expected, int):
         assert response.status_code == expected, f"{scenario}: {response.status_code} != {expected}"
+    elif expected == TO_EXPORT:
+        assert response.status_code == 303, f"{scenario}: {response.status_code} != {expected}"
+        assert response["Location"].startswith(reverse("casework:audit_exports")), response["Location"]
     else:
         assert response.status_code == 302, f"{scenario}: {response.status_code} != {expected}"
         location = response["Location"]
@@ -480,13 +664,17 @@ def test_permission_matrix(client, world, url_name, check, persona):
             assert location == reverse("home")
         elif expected == TO_CASELOAD:
             assert location.startswith(reverse("casework:caseload")), location
+        elif expected == TO_COVERS:
+            assert location == reverse("casework:covers")
+        elif expected == TO_NOTIFICATIONS:
+            assert location.startswith(reverse("casework:notifications")), location
         else:
             assert expected == SIGNED_OUT
             assert location == reverse("login")
             assert "_auth_user_id" not in client.session
-    if persona not in situation.sees:
+    if persona not in situation.sees and not (rule.trail and persona == "auditor"):
         # Nothing about a file out of scope reaches the page, whatever its status.
-        html = response.content.decode()
+        html = b"".join(response.streaming_content).decode() if response.streaming else response.content.decode()
         assert FILE_LAST_NAME not in html
         assert str(w.file.public_id) not in html
 

@@ -86,6 +86,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.parcours",
+                # The unread notifications' count in the header: one indexed COUNT per full page.
+                "casework.context_processors.notifications",
             ],
         },
     },
@@ -164,6 +166,16 @@ ENTRY_CORRECTION_HOURS = env_int("ENTRY_CORRECTION_HOURS", 48, minimum=0)
 # The audit trail is chained per day and per shard of actors (casework/audit.py): more shards, fewer
 # writers waiting on the same chain. Changing it only affects the chains of the following events.
 AUDIT_CHAIN_SHARDS = env_int("AUDIT_CHAIN_SHARDS", 8, minimum=1)
+# Audit events are kept this many months (the CNIL's framework says 6 to 12), then the periodic purge
+# removes whole expired days, at most AUDIT_PURGE_MAX_DAYS per run, and records that it did so.
+AUDIT_RETENTION_MONTHS = env_int("AUDIT_RETENTION_MONTHS", 12, minimum=1)
+AUDIT_PURGE_MAX_DAYS = env_int("AUDIT_PURGE_MAX_DAYS", 31, minimum=1)
+# Audit exports (casework/audit_exports.py): downloadable this many days, then deleted; an export
+# queued or running with no sign of life for AUDIT_EXPORT_STALE_SECONDS is enqueued again by the
+# sweeper, at most AUDIT_EXPORT_MAX_ATTEMPTS times in all.
+AUDIT_EXPORT_EXPIRY_DAYS = env_int("AUDIT_EXPORT_EXPIRY_DAYS", 7, minimum=1)
+AUDIT_EXPORT_STALE_SECONDS = env_int("AUDIT_EXPORT_STALE_SECONDS", 600, minimum=1)
+AUDIT_EXPORT_MAX_ATTEMPTS = env_int("AUDIT_EXPORT_MAX_ATTEMPTS", 5, minimum=1)
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
@@ -192,6 +204,10 @@ PARCOURS_DEPARTEMENT_NAME = env_str("PARCOURS_DEPARTEMENT_NAME", "Département d
 PARCOURS_LOGO = env_str("PARCOURS_LOGO", "img/logo-departement.svg")
 PARCOURS_PRIMARY_COLOR = checked_color("PARCOURS_PRIMARY_COLOR", env_str("PARCOURS_PRIMARY_COLOR", "#1d4f73"))
 PARCOURS_SECONDARY_COLOR = checked_color("PARCOURS_SECONDARY_COLOR", env_str("PARCOURS_SECONDARY_COLOR", "#7a3b69"))
+# The app's address as people reach it, for the links of e-mails (notifications): required in production.
+PARCOURS_BASE_URL = env_str("PARCOURS_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000").rstrip("/")
+if PRODUCTION and not PARCOURS_BASE_URL.startswith("https://"):
+    raise ImproperlyConfigured("PARCOURS_BASE_URL (https://...) is required with PARCOURS_ENV=production.")
 # Demo accounts' password (seed_demo); the seed refuses to run in production.
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "parcours-demo")
 
@@ -214,9 +230,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600, minimum=60)}
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TIMEZONE = TIME_ZONE
+# Task modules besides the apps' tasks.py (which the worker finds by itself).
+CELERY_IMPORTS = ("casework.supervision_tasks",)
 # Periodic tasks (run `celery -A config beat` beside the worker, see docs/operations.md).
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-grants": {"task": "casework.tasks.purge_expired_grants", "schedule": timedelta(hours=1)},
+    "purge-expired-audit-events": {
+        "task": "casework.tasks.purge_expired_audit_events",
+        "schedule": timedelta(hours=6),
+    },
+    "sweep-audit-exports": {"task": "casework.tasks.sweep_audit_exports", "schedule": timedelta(minutes=5)},
+    # Covers during an absence (intérim): notices when one starts or ends (access follows the dates).
+    "update-covers": {"task": "casework.supervision_tasks.covers_update", "schedule": timedelta(minutes=15)},
+    "delete-expired-audit-exports": {
+        "task": "casework.tasks.delete_expired_audit_exports",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 EMAIL_BACKEND = env_str(

@@ -5,8 +5,8 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-from accounts.models import Role
-from casework.models import Beneficiary, Contract, Note, ReorientationRequest, SupportEndReason
+from accounts.models import Role, User
+from casework.models import Beneficiary, CaseworkSettings, Contract, Note, ReorientationRequest, SupportEndReason
 from tests.accounts.factories import UserFactory, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ignore_unknown_template_variables]
@@ -48,7 +48,7 @@ def test_department_admin_whose_membership_ended_is_kept_out(client):
 
 
 # Reference lists a department admin keeps: no personal data, no link to a file.
-CASEWORK_REFERENCE_MODELS = {SupportEndReason}
+CASEWORK_REFERENCE_MODELS = {SupportEndReason, CaseworkSettings}
 
 
 def test_no_beneficiary_data_in_the_admin():
@@ -61,8 +61,13 @@ def test_no_beneficiary_data_in_the_admin():
     assert {Beneficiary, Note, Contract, ReorientationRequest} <= personal
     assert not personal & set(admin.site._registry)
     for model in CASEWORK_REFERENCE_MODELS:
-        # A reference model points at no file nor at anything that does (its rows are not about a person).
-        assert not [field for field in model._meta.get_fields() if field.is_relation and not field.auto_created]
+        # A reference model points at no file nor at anything that does (its rows are not about a person);
+        # the staff account that last changed it (CaseworkSettings.updated_by) holds no file.
+        assert not [
+            field
+            for field in model._meta.get_fields()
+            if field.is_relation and not field.auto_created and field.related_model is not User
+        ]
 
 
 def test_department_admin_cannot_grant_superuser_rights(client):
@@ -71,3 +76,32 @@ def test_department_admin_cannot_grant_superuser_rights(client):
     html = client.get(reverse("admin:accounts_user_change", args=[target.pk])).content.decode()
     assert 'name="is_superuser"' not in html
     assert 'name="user_permissions"' not in html
+
+
+def test_a_role_given_in_the_admin_is_recorded_as_a_permission_change(client):
+    from casework.models import AuditEvent
+    from tests.accounts.factories import StructureFactory
+
+    admin_user = member(Role.DEPARTMENT_ADMIN, username="admin-dept")
+    newcomer = UserFactory(username="nouvelle-referente")
+    structure = StructureFactory(name="MDS Est")
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:accounts_membership_add"),
+        {"user": newcomer.pk, "structure": structure.pk, "role": Role.REFERENT, "start_date": "2026-01-05"},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = AuditEvent.objects.get(action=AuditEvent.Action.PERMISSION_CHANGE)
+    assert event.actor == admin_user and event.object_type == "accounts_membership"
+    assert event.url_name == "admin:accounts_membership_add"
+
+
+def test_a_refused_admin_form_records_nothing(client):
+    from casework.models import AuditEvent
+
+    client.force_login(member(Role.DEPARTMENT_ADMIN))
+    response = client.post(reverse("admin:accounts_membership_add"), {"role": Role.REFERENT})
+    assert response.status_code == 200
+    assert not AuditEvent.objects.filter(url_name__startswith="admin:").exists()

@@ -46,3 +46,51 @@ def test_caseload_and_file_pages_have_no_serious_accessibility_violation(page, d
     found["file"] = axe_check(page, "file")
 
     assert_no_blocking_violations(found)
+
+
+def test_audit_screens_have_no_serious_accessibility_violation(page, demo_data, axe_check):
+    """The DPO's screens: the trail's search (with an export asked for), an event, a file's access report."""
+    file = Beneficiary.objects.filter(current_referent__username="referente.nord", is_active=True).first()
+    log_in(page, "referente.nord")
+    page.goto(f"/dossiers/{file.public_id}/")  # a read, so that the trail has an event about the file
+    page.get_by_role("button", name="Se déconnecter").click()
+
+    log_in(page, "dpo")
+    page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Journal d'audit").click()
+    page.get_by_role("heading", level=1).wait_for()
+    found = {"audit events": axe_check(page, "audit-events")}
+
+    page.get_by_role("link", name="Détail de l'événement").first.click()
+    page.get_by_role("heading", level=1).wait_for()
+    found["audit event"] = axe_check(page, "audit-event")
+
+    page.goto(f"/dossiers/{file.public_id}/acces/")
+    page.get_by_role("heading", level=1).wait_for()
+    found["access report"] = axe_check(page, "access-report")
+
+    page.goto("/audit/exports/")
+    page.get_by_role("heading", level=1).wait_for()
+    found["audit exports"] = axe_check(page, "audit-exports")
+
+    assert_no_blocking_violations(found)
+
+
+def test_team_screens_have_no_serious_accessibility_violation(page, demo_data, axe_check):
+    """The supervisor's screens: the dashboard and its charts, the alerts, reassignment, covers."""
+    log_in(page, "superviseur.nord")
+    page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Mon équipe").click()
+    page.get_by_role("heading", level=1).wait_for()
+    page.evaluate("document.querySelectorAll('details').forEach((details) => { details.open = true; })")
+    found = {"dashboard": axe_check(page, "team-dashboard")}
+
+    for name, url in (
+        ("alerts", "/equipe/alertes/"),
+        ("reassign", "/equipe/reaffecter/"),
+        ("covers", "/equipe/interims/"),
+        ("notifications", "/notifications/"),
+    ):
+        page.goto(url)
+        page.get_by_role("heading", level=1).wait_for()
+        found[name] = axe_check(page, f"team-{name}")
+
+    assert_no_blocking_violations(found)

@@ -26,7 +26,7 @@ from tests.casework.factories import (
     OrientationFactory,
     StepFactory,
 )
-from tests.conftest import AUDIT_QUERIES
+from tests.conftest import AUDIT_QUERIES, HEADER_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -410,7 +410,8 @@ def _fill(world, count):
 # people, structures and departments of the shared notes (one UNION), shares, emergency accesses,
 # previous versions (only when an entry was corrected or withdrawn); RELEASE SAVEPOINT; then the session
 # save (SAVEPOINT, UPDATE, RELEASE). On PostgreSQL outside tests, the four SAVEPOINT lines are not sent.
-FILE_PAGE_MAX_QUERIES = 25 + AUDIT_QUERIES
+# 26: the covers of the file's referents on the timeline (casework.timeline) came with issue 6.
+FILE_PAGE_MAX_QUERIES = 26 + AUDIT_QUERIES + HEADER_QUERIES
 
 
 @pytest.mark.parametrize("count", [50, 500])

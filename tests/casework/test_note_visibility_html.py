@@ -8,9 +8,20 @@ it exists) is fetched: the file page shows exactly the notes the persona may rea
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
-from casework.models import Barrier, Note, Orientation, ReorientationRequest
+from casework.audit import audit_record
+from casework.models import (
+    AuditEvent,
+    AuditExport,
+    Barrier,
+    Cover,
+    Note,
+    Notification,
+    Orientation,
+    ReorientationRequest,
+)
 from casework.services import beneficiary_share
 from tests.accounts.factories import DepartmentFactory, StructureFactory, member
 from tests.casework.factories import (
@@ -92,7 +103,9 @@ def world():
         )
         for relation, targets in shared_with.items():
             getattr(created, f"shared_with_{relation}").set(targets)
+        notes[marker] = created
 
+    notes = {}
     note(PRIVATE, visibility=Note.Visibility.PRIVATE)
     note(SUPERVISOR_PRIVATE, by=users["supervisor"], visibility=Note.Visibility.PRIVATE)
     note(FOLLOWERS, visibility=Note.Visibility.FOLLOWERS)
@@ -100,14 +113,15 @@ def world():
     note(STRUCTURE, structures=[sud])
     note(SENSITIVE_PERSON, sensitive=True, users=[users["recipient"]])
     note(SENSITIVE_STRUCTURE, sensitive=True, structures=[sud])
-    return users, file, share
+    return users, file, share, notes
 
 
 def pages(file, share) -> dict[str, str]:
     """Every URL of the app, with the file (and one of its shares and entries) where the URL names them.
 
-    Entry URLs get a step, an objective, a contract...: the pages of a note itself (correction,
-    withdrawal) show its text to who may read it, by design, and are covered by their own tests."""
+    Entry URLs get a step, an objective, a contract...: the pages of a note itself (its own page,
+    correction, withdrawal) show its text to who may read it, by design: they get a note without a
+    marker here, and the marked notes' own pages have their test below."""
     author = file.current_referent
     objective = ObjectiveFactory(beneficiary=file, author=author)
     diagnostic = DiagnosticFactory(beneficiary=file, author=author)
@@ -128,15 +142,39 @@ def pages(file, share) -> dict[str, str]:
         "objective_id": objective.public_id,
         "action_id": ActionFactory(objective=objective, author=author).public_id,
         "diagnostic_id": diagnostic.public_id,
+        "note_id": NoteFactory(beneficiary=file, author=author, visibility=Note.Visibility.FOLLOWERS).public_id,
+        # The audit trail's pages: an event about the file, an export (of its author: others get a 404).
+        "event_id": audit_record(action=AuditEvent.Action.VIEW_FILE, user=author, beneficiary=file).pk,
+        "export_id": AuditExport.objects.create(requested_by=author, format=AuditExport.Format.CSV).public_id,
+        # Supervision: a cover of the referent, a notice for them.
+        "cover_id": Cover.objects.create(
+            absent_referent=author,
+            covering_referent=member(Role.REFERENT, structure=file.current_structure),
+            structure=file.current_structure,
+            starts_on=timezone.localdate(),
+            ends_on=timezone.localdate(),
+            reason="Congé",
+            created_by=author,
+        ).public_id,
+        "notification_id": Notification.objects.create(
+            recipient=author, kind=Notification.Kind.FILE_ASSIGNED, beneficiary=file, message="Dossier confié"
+        ).public_id,
     }
     urls = {}
     for name, route in app_urls().items():
-        kwargs = {key: value for key, value in known.items() if f"<uuid:{key}>" in route}
+        kwargs = {key: value for key, value in known.items() if f":{key}>" in route}
         if "<slug:kind>" in route:
             kwargs["kind"] = "etape" if "saisies" in route else Barrier.Kind.MOBILITY
         assert route.count("<") == len(kwargs), f"{name}: tell this test what to put in {route}"
         urls[name] = reverse(name, kwargs=kwargs)
     return urls
+
+
+def body(response) -> str:
+    """The page's text, streamed (a CSV export) or not."""
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
 
 
 def markers_in(html: str) -> set[str]:
@@ -151,11 +189,11 @@ def markers_in(html: str) -> set[str]:
 
 @pytest.mark.parametrize("persona", list(READERS))
 def test_each_note_is_shown_exactly_to_the_people_the_rules_name(client, world, persona):
-    users, file, share = world
+    users, file, share, _ = world
     if users[persona] is not None:
         client.force_login(users[persona])
 
-    seen = {name: markers_in(client.get(url).content.decode()) for name, url in pages(file, share).items()}
+    seen = {name: markers_in(body(client.get(url))) for name, url in pages(file, share).items()}
 
     assert seen.pop(NOTES_PAGE) == READERS[persona]
     assert seen == dict.fromkeys(seen, set()), "notes shown outside the file page"
@@ -163,10 +201,27 @@ def test_each_note_is_shown_exactly_to_the_people_the_rules_name(client, world, 
 
 def test_the_author_sees_the_notes_on_the_file_page(client, world):
     """A guard on the test itself: the markers are found where the notes are rendered."""
-    users, file, _ = world
+    users, file, _, _ = world
     client.force_login(users["author"])
 
     response = client.get(reverse(NOTES_PAGE, kwargs={"public_id": file.public_id}))
 
     assert response.status_code == 200
     assert markers_in(response.content.decode()) == READERS["author"]
+
+
+@pytest.mark.parametrize("persona", list(READERS))
+def test_a_note_on_its_own_page_is_shown_exactly_to_its_readers(client, world, persona):
+    users, file, _, notes = world
+    if users[persona] is not None:
+        client.force_login(users[persona])
+
+    for marker, note in notes.items():
+        response = client.get(reverse("casework:note_detail", args=[file.public_id, note.public_id]))
+        found = markers_in(response.content.decode())
+        if marker in READERS[persona]:
+            assert response.status_code == 200, marker
+            assert found == {marker}
+        else:
+            assert response.status_code == (302 if persona == "anonymous" else 404), marker
+            assert found == set(), marker

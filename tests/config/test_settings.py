@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "parcours.example.org",
     "DATABASE_URL": "postgres://parcours@db.example.org/parcours",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "PARCOURS_BASE_URL": "https://parcours.example.org",
 }
 
 
@@ -37,7 +38,7 @@ def test_production_settings_load_with_every_required_value():
     assert result.stdout.split() == ["False", "True", str(365 * 24 * 3600)]
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CELERY_BROKER_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CELERY_BROKER_URL", "PARCOURS_BASE_URL"])
 def test_production_refuses_to_start_without(missing):
     result = load_settings(**{**PRODUCTION_ENV, missing: None})
     assert result.returncode != 0
@@ -48,6 +49,12 @@ def test_production_refuses_debug():
     result = load_settings(**PRODUCTION_ENV, DEBUG="true")
     assert result.returncode != 0
     assert "DEBUG cannot be on" in result.stderr
+
+
+def test_production_refuses_a_base_url_without_https():
+    result = load_settings(**{**PRODUCTION_ENV, "PARCOURS_BASE_URL": "http://parcours.example.org"})
+    assert result.returncode != 0
+    assert "PARCOURS_BASE_URL" in result.stderr
 
 
 def test_production_refuses_sqlite():
