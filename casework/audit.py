@@ -43,6 +43,10 @@ AUDITED_URLS = {
     ("GET", "casework:team_dashboard_export"): AuditEvent.Action.EXPORT,
     ("GET", "casework:team_alerts_export"): AuditEvent.Action.EXPORT,
     ("GET", "casework:reassign"): AuditEvent.Action.VIEW_LIST,
+    # Imports of the CAF/MSA files (issue 7); the refused rows' CSV holds personal data.
+    ("POST", "casework:imports"): AuditEvent.Action.IMPORT,
+    ("POST", "casework:import_run"): AuditEvent.Action.IMPORT,
+    ("GET", "casework:import_errors_export"): AuditEvent.Action.EXPORT,
 }
 # Any other successful POST on a file's URL is a write on that file.
 WRITE_PREFIX = "casework:"

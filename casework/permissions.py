@@ -7,6 +7,8 @@ The rules (docs/permissions.md, docs/adr/0003-file-permissions.md):
   assignment (referent of record), the shares (with a person, a structure's group or a department's
   group) and the emergency accesses, each with its expiry; `sync_grants` keeps them in step;
 - a supervisor sees the files whose current structure is one they supervise (a query scope);
+- a file an import created waits for orientation in the queue of its intake structure: the referents and
+  supervisors of that structure see it while it has no current referent (a query scope);
 - during a cover (*intérim*, `Cover`), from its first to its last day inclusive (Europe/Paris days), the
   covering referent reads and acts on the files whose current referent is the absent one, in the
   cover's structure (a query scope too: access starts and stops on the dates with nothing to run);
@@ -34,6 +36,7 @@ from casework.models import (
     AuditExport,
     Beneficiary,
     BeneficiaryGroupObjectPermission,
+    BeneficiaryImport,
     BeneficiaryUserObjectPermission,
     Cover,
     EmergencyAccess,
@@ -45,6 +48,8 @@ from casework.models import (
 VIEW_BENEFICIARY = "view_beneficiary"
 # Roles whose holders may read files when a rule grants it. Auditors (DPO) read the audit trail only.
 FILE_READING_ROLES = (Role.REFERENT, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
+# Roles whose holders, in the intake structure of a file awaiting orientation, see it (imports).
+INTAKE_ROLES = (Role.REFERENT, Role.SUPERVISOR)
 
 
 def _reading_memberships(user: User, at: datetime.datetime) -> QuerySet[Membership]:
@@ -86,6 +91,9 @@ def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) ->
         content_object=OuterRef("pk"),
     )
     supervised = memberships.filter(role=Role.SUPERVISOR).values("structure")
+    # The queue of files awaiting orientation (created by an import): the referents and supervisors of
+    # the intake structure see the files of its queue until a referent is designated.
+    intake = memberships.filter(role__in=INTAKE_ROLES).values("structure")
     covering = active_covers(on=timezone.localdate(now)).filter(
         covering_referent=user,
         absent_referent=OuterRef("current_referent"),
@@ -93,7 +101,11 @@ def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) ->
     )
     return Beneficiary.objects.filter(
         Exists(memberships),
-        Exists(user_grant) | Exists(group_grant) | Q(current_structure__in=supervised) | Exists(covering),
+        Exists(user_grant)
+        | Exists(group_grant)
+        | Q(current_structure__in=supervised)
+        | Exists(covering)
+        | Q(current_referent__isnull=True, intake_structure__in=intake),
     )
 
 
@@ -125,10 +137,20 @@ def is_current_referent(user: User, beneficiary: Beneficiary) -> bool:
     return beneficiary.current_referent_id == user.pk and reads_files(user)
 
 
+def responsible_structure_id(beneficiary: Beneficiary) -> int | None:
+    """The structure answering for the file: its current structure, or, while no referent is designated,
+    the intake structure whose queue it waits in (an imported new entrant)."""
+    if beneficiary.current_structure_id is not None:
+        return beneficiary.current_structure_id
+    return beneficiary.intake_structure_id if beneficiary.current_referent_id is None else None
+
+
 def supervises(user: User, beneficiary: Beneficiary) -> bool:
-    return beneficiary.current_structure_id is not None and any(
-        m.role == Role.SUPERVISOR and m.structure_id == beneficiary.current_structure_id
-        for m in user.active_memberships
+    """Does the user supervise the structure answering for the file (so may act on it, decide its
+    orientation, designate its referent)?"""
+    structure_id = responsible_structure_id(beneficiary)
+    return structure_id is not None and any(
+        m.role == Role.SUPERVISOR and m.structure_id == structure_id for m in user.active_memberships
     )
 
 
@@ -409,3 +431,26 @@ def access_report_events(user: User, beneficiary: Beneficiary) -> QuerySet[Audit
     if not (reads_audit_trail(user) or supervises(user, beneficiary)):
         return AuditEvent.objects.none()
     return AuditEvent.objects.filter(beneficiary=beneficiary)
+
+
+# --- Imports of the CAF/MSA files (docs/imports.md) -----------------------------------------------
+
+
+def manages_imports(user: User) -> bool:
+    """Department admins upload, check and run imports; nobody else."""
+    return user.is_authenticated and user.is_active and user.is_department_admin
+
+
+def check_manages_imports(user: User) -> None:
+    """403 for a signed-in user who is not a department admin."""
+    if not manages_imports(user):
+        raise PermissionDenied("Les imports de bénéficiaires sont réservés aux administrateur·rices départementaux.")
+
+
+def visible_imports(user: User) -> QuerySet[BeneficiaryImport]:
+    """The imports this user may see: every import of the instance for a department admin (imports are
+    the Département's, and a colleague takes over a run or a dry run another admin started), none for
+    anybody else."""
+    if not manages_imports(user):
+        return BeneficiaryImport.objects.none()
+    return BeneficiaryImport.objects.all()

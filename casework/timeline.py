@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.template.defaultfilters import date as format_date
@@ -28,6 +29,7 @@ from casework.models import (
     Contract,
     Cover,
     Diagnostic,
+    ImportChange,
     Note,
     Objective,
     Orientation,
@@ -52,6 +54,7 @@ KIND_LABELS = {
     "emergency_access": "Accès exceptionnel",
     "reorientation": "Réorientation",
     "support_end": "Fin d'accompagnement",
+    "import": "Import CAF/MSA",
 }
 
 
@@ -71,6 +74,7 @@ KIND_TONES = {
     "share": "danger",
     "emergency_access": "danger",
     "support_end": "dark",
+    "import": "secondary",
 }
 
 
@@ -94,6 +98,7 @@ TIMELINE_FILTERS = (
     TimelineFilter("assignment", "Référent·es et intérims", frozenset({"assignment", "cover"})),
     TimelineFilter("share", "Partages et accès", frozenset({"share", "emergency_access"})),
     TimelineFilter("support_end", "Fin d'accompagnement", frozenset({"support_end"})),
+    TimelineFilter("import", "Imports CAF/MSA", frozenset({"import"})),
 )
 
 # Badge colours of the statuses shown on the items (Bootstrap `text-bg-*`).
@@ -178,6 +183,8 @@ class TimelineItem:
     previous_assignment: Any = None
     # Secondary sort key within a day: the instant it happened, or when it was written down.
     written_at: datetime.datetime | None = None
+    # For an import: what it changed on the file (field label, old value, new value).
+    changes: list["ImportChangeLine"] = field(default_factory=list)
 
     @property
     def kind_label(self) -> str:
@@ -562,6 +569,89 @@ def _support_end(file: Beneficiary) -> list[TimelineItem]:
     return [TimelineItem(kind="support_end", when=file.support_ended_on, title="Fin d'accompagnement", obj=file)]
 
 
+@dataclass
+class ImportChangeLine:
+    label: str
+    old: str
+    new: str
+
+
+# ImportChange.field values that are not Beneficiary fields.
+_IMPORT_FIELD_LABELS = {"household": "membres du foyer", "support_ended_on": "fin d'accompagnement"}
+
+
+def _import_value(name: str, value: str) -> str:
+    """An ImportChange value (ISO date, "true"/"false", a choice's value, text) as the page shows it."""
+    if value == "":
+        return "—"
+    try:
+        model_field = Beneficiary._meta.get_field(name)
+    except FieldDoesNotExist:
+        model_field = None
+    if isinstance(model_field, models.BooleanField):
+        return "oui" if value == "true" else "non"
+    if isinstance(model_field, models.DateField):
+        day = parse_date(value)
+        return format_date(day, "d/m/Y") if day else value
+    if model_field is not None and model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    return value
+
+
+def _import_label(name: str) -> str:
+    if name in _IMPORT_FIELD_LABELS:
+        return _IMPORT_FIELD_LABELS[name]
+    try:
+        return str(Beneficiary._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
+def _imports(file: Beneficiary) -> list[TimelineItem]:
+    """What imports of CAF/MSA files did to the file: one item per import, with each field's old and new
+    value (one query). Shown inside the file page only, to those who may read the file."""
+    by_import: dict[int, list[ImportChange]] = {}
+    for change in (
+        ImportChange.objects.filter(beneficiary=file)
+        .select_related("beneficiary_import__uploaded_by")
+        .order_by("beneficiary_import_id", "pk")
+    ):
+        by_import.setdefault(change.beneficiary_import_id, []).append(change)
+    organism = file.get_organism_display()
+    items = []
+    for changes in by_import.values():
+        imported = changes[0].beneficiary_import
+        day = f"{timezone.localtime(imported.uploaded_at):%d/%m/%Y}"
+        kinds = {change.kind for change in changes}
+        updated = [change for change in changes if change.kind != ImportChange.Kind.CREATED]
+        labels = [_import_label(change.field) for change in updated]
+        if ImportChange.Kind.CREATED in kinds:
+            title = f"Dossier créé par l'import {organism} du {day}, en attente d'orientation"
+        else:
+            title = f"Mise à jour par l'import {organism} du {day} : {', '.join(labels)}"
+        items.append(
+            TimelineItem(
+                kind="import",
+                when=changes[0].created_at,
+                title=title,
+                obj=imported,
+                author=imported.uploaded_by,
+                status_label="fin d'accompagnement" if ImportChange.Kind.CLOSED in kinds else "",
+                status_tone="dark",
+                written_at=changes[0].created_at,
+                changes=[
+                    ImportChangeLine(
+                        _import_label(change.field),
+                        _import_value(change.field, change.old_value),
+                        _import_value(change.field, change.new_value),
+                    )
+                    for change in updated
+                ],
+            )
+        )
+    return items
+
+
 def _sort_key(item: TimelineItem):
     written = item.when if item.has_time else (item.written_at or _aware_min())
     return (item.day, written, item.obj.pk or 0)
@@ -586,6 +676,7 @@ def build_timeline(
         *_reorientations(file),
         *_shares(file),
         *_support_end(file),
+        *_imports(file),
     ]
     if include_emergency_accesses:
         items.extend(_emergency_accesses(file))

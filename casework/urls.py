@@ -7,6 +7,7 @@ from casework.views import (
     emergency,
     entries,
     file,
+    imports,
     pathway,
     sharing,
     supervision,
@@ -35,4 +36,6 @@ urlpatterns = [
     # reassignments, covers during an absence and notifications (views/team.py).
     *supervision.urlpatterns,
     *team.urlpatterns,
+    # Imports of the CAF/MSA files (department admins, views/imports.py).
+    *imports.urlpatterns,
 ]

@@ -29,6 +29,7 @@ from casework.models import (
     AuditEvent,
     AuditExport,
     Barrier,
+    BeneficiaryImport,
     Cover,
     Note,
     Notification,
@@ -221,6 +222,17 @@ def build_world(scenario: str) -> World:
             ends_on=timezone.localdate() + datetime.timedelta(days=40),
             reason="Congé",
             created_by=users["supervisor"],
+        ),
+        # An import of a CAF file by a department admin, finished (not a dry run: it cannot be run again).
+        "import": BeneficiaryImport.objects.create(
+            uploaded_by=users["department_admin"],
+            original_name="caf-novembre.csv",
+            file_name="caf-novembre.csv",
+            file_size=10,
+            sha256="0" * 64,
+            format="csv",
+            dry_run=False,
+            status="done",
         ),
         # A notice for the referent.
         "notification": Notification.objects.create(
@@ -603,6 +615,27 @@ RULES |= {
     "casework:notification_read": Rule(
         notification_kwargs, (Check("get", signed_in(405)), Check("post", notification_read))
     ),
+}
+
+
+def admins_only(success: Expected) -> Callable[[str, Situation], Expected]:
+    """The imports' screens: department admins only, 403 for everyone else."""
+    return lambda persona, situation: (
+        LOGIN if persona == "anonymous" else (success if persona == "department_admin" else 403)
+    )
+
+
+def import_kwargs(world: World) -> dict:
+    return {"import_id": world.entries["import"].public_id}
+
+
+RULES |= {
+    # Imports of the CAF/MSA files (issue 7). An empty upload is refused with its errors (400); the
+    # world's import is finished, so running it again is a conflict (409).
+    "casework:imports": Rule(no_kwargs, (Check("get", admins_only(200)), Check("post", admins_only(400)))),
+    "casework:import_detail": Rule(import_kwargs, (Check("get", admins_only(200)),)),
+    "casework:import_run": Rule(import_kwargs, (Check("get", signed_in(405)), Check("post", admins_only(409)))),
+    "casework:import_errors_export": Rule(import_kwargs, (Check("get", admins_only(200)),)),
 }
 
 CASES = [

@@ -148,7 +148,9 @@ def emergency_access_open(
     if not memberships or not reason.strip():
         raise NoMatchingFile
     matches = list(
-        Beneficiary.objects.filter(allocataire_number=allocataire_number.strip(), birth_date=birth_date)[:2]
+        Beneficiary.objects.filter(
+            allocataire_number=allocataire_number.strip().lstrip("0") or "0", birth_date=birth_date
+        )[:2]
     )
     if len(matches) != 1:
         # None, or the same number at the CAF and the MSA for two people born the same day: refuse

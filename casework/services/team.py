@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -52,8 +52,12 @@ def team_referents(actor: User) -> QuerySet[Membership]:
 
 def supervised_beneficiaries(actor: User) -> QuerySet[Beneficiary]:
     """The files the actor may reassign: those they read (the permission scope) whose current structure
-    they supervise."""
-    return visible_beneficiaries(actor).filter(current_structure_id__in=supervised_structure_ids(actor))
+    they supervise, and the files waiting with no referent in the queue of a structure they supervise
+    (imported new entrants: designating their first referent)."""
+    structures = supervised_structure_ids(actor)
+    return visible_beneficiaries(actor).filter(
+        Q(current_structure_id__in=structures) | Q(current_referent__isnull=True, intake_structure_id__in=structures)
+    )
 
 
 def _notify(*, recipient: User, kind: str, message: str, beneficiary=None, cover=None) -> Notification:

@@ -176,6 +176,16 @@ AUDIT_PURGE_MAX_DAYS = env_int("AUDIT_PURGE_MAX_DAYS", 31, minimum=1)
 AUDIT_EXPORT_EXPIRY_DAYS = env_int("AUDIT_EXPORT_EXPIRY_DAYS", 7, minimum=1)
 AUDIT_EXPORT_STALE_SECONDS = env_int("AUDIT_EXPORT_STALE_SECONDS", 600, minimum=1)
 AUDIT_EXPORT_MAX_ATTEMPTS = env_int("AUDIT_EXPORT_MAX_ATTEMPTS", 5, minimum=1)
+# Imports of the CAF/MSA monthly files (casework/imports/, docs/imports.md): a file bigger than
+# IMPORT_MAX_BYTES is refused; rows are written IMPORT_BATCH_SIZE at a time (one transaction each); an
+# import queued or running with no sign of life for IMPORT_STALE_SECONDS is enqueued again by the sweeper,
+# at most IMPORT_MAX_ATTEMPTS times in all. New files wait for orientation in the queue of the structure
+# whose code is IMPORT_INTAKE_STRUCTURE (the department's insertion service).
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 200 * 1024 * 1024, minimum=1)
+IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 1000, minimum=1)
+IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 600, minimum=1)
+IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 5, minimum=1)
+IMPORT_INTAKE_STRUCTURE = env_str("IMPORT_INTAKE_STRUCTURE", "service-insertion")
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
@@ -231,7 +241,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TIMEZONE = TIME_ZONE
 # Task modules besides the apps' tasks.py (which the worker finds by itself).
-CELERY_IMPORTS = ("casework.supervision_tasks",)
+CELERY_IMPORTS = ("casework.supervision_tasks", "casework.import_tasks")
 # Periodic tasks (run `celery -A config beat` beside the worker, see docs/operations.md).
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-grants": {"task": "casework.tasks.purge_expired_grants", "schedule": timedelta(hours=1)},
@@ -242,6 +252,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-audit-exports": {"task": "casework.tasks.sweep_audit_exports", "schedule": timedelta(minutes=5)},
     # Covers during an absence (intérim): notices when one starts or ends (access follows the dates).
     "update-covers": {"task": "casework.supervision_tasks.covers_update", "schedule": timedelta(minutes=15)},
+    # Imports of the CAF/MSA files: enqueue again those a lost message or a dead worker left behind.
+    "sweep-imports": {"task": "casework.import_tasks.sweep_imports", "schedule": timedelta(minutes=5)},
     "delete-expired-audit-exports": {
         "task": "casework.tasks.delete_expired_audit_exports",
         "schedule": timedelta(hours=1),

@@ -6,7 +6,15 @@ from django.contrib import admin
 from django.urls import reverse
 
 from accounts.models import Role, User
-from casework.models import Beneficiary, CaseworkSettings, Contract, Note, ReorientationRequest, SupportEndReason
+from casework.models import (
+    Beneficiary,
+    CaseworkSettings,
+    Contract,
+    ImportColumnMapping,
+    Note,
+    ReorientationRequest,
+    SupportEndReason,
+)
 from tests.accounts.factories import UserFactory, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ignore_unknown_template_variables]
@@ -48,7 +56,7 @@ def test_department_admin_whose_membership_ended_is_kept_out(client):
 
 
 # Reference lists a department admin keeps: no personal data, no link to a file.
-CASEWORK_REFERENCE_MODELS = {SupportEndReason, CaseworkSettings}
+CASEWORK_REFERENCE_MODELS = {SupportEndReason, CaseworkSettings, ImportColumnMapping}
 
 
 def test_no_beneficiary_data_in_the_admin():

@@ -94,3 +94,21 @@ def test_team_screens_have_no_serious_accessibility_violation(page, demo_data, a
         found[name] = axe_check(page, f"team-{name}")
 
     assert_no_blocking_violations(found)
+
+
+def test_import_screens_have_no_serious_accessibility_violation(page, demo_data, axe_check):
+    """The department admin's imports: the upload form, then a dry run's report with refused rows."""
+    from pathlib import Path
+
+    flux = Path(__file__).resolve().parent.parent / "casework" / "imports" / "files" / "flux_beneficiaires.xml"
+    log_in(page, "admin.departement")
+    page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Imports").click()
+    page.get_by_role("heading", level=1).wait_for()
+    found = {"imports": axe_check(page, "imports")}
+
+    page.set_input_files("input[type=file]", str(flux))
+    page.locator("main form button[type=submit]").first.click()
+    page.get_by_role("button", name="Lancer l'import").wait_for()
+    found["dry run"] = axe_check(page, "import-dry-run")
+
+    assert_no_blocking_violations(found)

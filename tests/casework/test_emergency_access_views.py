@@ -223,3 +223,23 @@ def test_anonymous_visitor_is_sent_to_login(client, world):
 def test_page_is_get_and_post_only(client, world):
     client.force_login(world.other)
     assert client.put(URL).status_code == 405
+
+
+def test_a_number_typed_with_leading_zeros_finds_the_file(client):
+    """Imports store allocataire numbers without leading zeros (docs/imports.md): a referent who types
+    them, as printed on a CAF letter, still reaches the file."""
+    referent = member(Role.REFERENT)
+    file = BeneficiaryFactory(referent=member(Role.REFERENT), allocataire_number="123456")
+    client.force_login(referent)
+
+    response = client.post(
+        reverse("casework:emergency_access"),
+        {
+            "allocataire_number": "000123456",
+            "birth_date": file.birth_date.isoformat(),
+            "reason": "Personne à l'accueil.",
+        },
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("casework:file_detail", args=[file.public_id])

@@ -16,6 +16,7 @@ from casework.models import (
     AuditEvent,
     AuditExport,
     Barrier,
+    BeneficiaryImport,
     Cover,
     Note,
     Notification,
@@ -155,6 +156,16 @@ def pages(file, share) -> dict[str, str]:
             ends_on=timezone.localdate(),
             reason="Congé",
             created_by=author,
+        ).public_id,
+        "import_id": BeneficiaryImport.objects.create(
+            uploaded_by=author,
+            original_name="caf.csv",
+            file_name="caf.csv",
+            file_size=1,
+            sha256="0" * 64,
+            format="csv",
+            dry_run=False,
+            status="done",
         ).public_id,
         "notification_id": Notification.objects.create(
             recipient=author, kind=Notification.Kind.FILE_ASSIGNED, beneficiary=file, message="Dossier confié"
