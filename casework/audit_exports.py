@@ -212,8 +212,9 @@ def _progress_connection():
     commits at once (the page polls it) while the rows are read inside a transaction on the default
     connection. Outside a transaction Django declares its server-side cursor WITH HOLD, and PostgreSQL
     then copies the whole result aside before the first row comes back. Inside a caller's transaction
-    (the test suite), the default connection: another one would not see the row."""
-    if connection.in_atomic_block:
+    (the test suite), the default connection: another one would not see the row. On SQLite (the
+    laptop default, tasks run eagerly) too: a second connection would wait on the reader's lock."""
+    if connection.in_atomic_block or connection.vendor != "postgresql":
         yield connection
         return
     side = connections.create_connection(DEFAULT_DB_ALIAS)
@@ -283,6 +284,8 @@ def _formula_safe(column: str):
 
 def _columns(*, formula_safe: bool) -> dict:
     text = _formula_safe if formula_safe else F
+    # PostgreSQL formats the times, days and ids itself; elsewhere (SQLite on a laptop) `_portable` does.
+    native = connection.vendor == "postgresql"
     labels = Case(
         *(When(action=value, then=Value(label)) for value, label in AuditEvent.Action.choices),
         default=Value(""),
@@ -290,7 +293,7 @@ def _columns(*, formula_safe: bool) -> dict:
     )
     columns = {
         "id": F("id"),
-        "date_heure": LocalIsoTime("occurred_at", zone=settings.TIME_ZONE),
+        "date_heure": LocalIsoTime("occurred_at", zone=settings.TIME_ZONE) if native else F("occurred_at"),
         "utilisateur_id": F("actor_id"),
         "identifiant": text("actor_username"),
         "structures": text("actor_structures"),
@@ -299,7 +302,9 @@ def _columns(*, formula_safe: bool) -> dict:
         "action_libelle": labels,
         "ecran": text("url_name"),
         "code_reponse": F("status_code"),
-        "beneficiaire": Cast("beneficiary__public_id", output_field=TextField()),
+        "beneficiaire": Cast("beneficiary__public_id", output_field=TextField())
+        if native
+        else F("beneficiary__public_id"),
         "numero_allocataire": text("beneficiary__allocataire_number"),
         "type_objet": text("object_type"),
         "objet": text("object_id"),
@@ -309,7 +314,9 @@ def _columns(*, formula_safe: bool) -> dict:
         "motif": text("reason"),
         # jsonb as PostgreSQL prints it: written as is in a CSV, decoded once for a JSON line.
         "details": Cast("details", output_field=TextField()),
-        "jour_chaine": Func(F("chain_day"), Value("YYYY-MM-DD"), function="to_char", output_field=CharField()),
+        "jour_chaine": Func(F("chain_day"), Value("YYYY-MM-DD"), function="to_char", output_field=CharField())
+        if native
+        else F("chain_day"),
         "chaine": F("chain_shard"),
         "rang": F("sequence"),
         "empreinte": F("hash"),
@@ -326,6 +333,18 @@ def export_rows(events, *, formula_safe: bool = False):
     formulas (a username, a user agent, an object id typed into a URL...)."""
     columns = {f"export_{name}": expression for name, expression in _columns(formula_safe=formula_safe).items()}
     return events.order_by("pk").annotate(**columns).values_list(*columns)
+
+
+def _portable(records):
+    """The cells PostgreSQL formats in `_columns`, formatted here for another database (SQLite, where
+    `make run` runs and tasks run eagerly): Paris time as ISO 8601 with its offset, the day, the id."""
+    moment, day, file = HEADER.index("date_heure"), HEADER.index("jour_chaine"), HEADER.index("beneficiaire")
+    for record in records:
+        row = list(record)
+        row[moment] = timezone.localtime(row[moment]).isoformat(timespec="microseconds")
+        row[day] = row[day].isoformat()
+        row[file] = str(row[file]) if row[file] is not None else None
+        yield tuple(row)
 
 
 def _batches(records, progress):
@@ -382,6 +401,8 @@ def _write_file(export: AuditExport, path: Path) -> tuple[int, int]:
         # The cursor streams within this (read-only) transaction; progress commits on `side`.
         _update_if_ours(export, side, total_rows=events.count(), heartbeat_at=timezone.now())
         records = export_rows(events, formula_safe=is_csv).iterator(chunk_size=CHUNK_SIZE)
+        if connection.vendor != "postgresql":
+            records = _portable(records)
         with path.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
             written = writer(handle, records, lambda count: _report_progress(export, count, on=side))
             handle.flush()

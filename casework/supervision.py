@@ -291,6 +291,11 @@ class _PlusDays(Func):
         (day_sql, day_params), (days_sql, days_params) = (compiler.compile(e) for e in self.source_expressions)
         return f"({day_sql} + CAST({days_sql} AS integer))", (*day_params, *days_params)
 
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # SQLite (`make run` on a laptop): its date() modifiers.
+        (day_sql, day_params), (days_sql, days_params) = (compiler.compile(e) for e in self.source_expressions)
+        return f"date({day_sql}, '+' || CAST({days_sql} AS integer) || ' days')", (*day_params, *days_params)
+
 
 class _PlusMonths(Func):
     """date + n months: the month's last day when the day does not exist (PostgreSQL's interval rules)."""
@@ -301,6 +306,12 @@ class _PlusMonths(Func):
         (day_sql, day_params), (months_sql, months_params) = (compiler.compile(e) for e in self.source_expressions)
         sql = f"CAST({day_sql} + make_interval(months => CAST({months_sql} AS integer)) AS date)"
         return sql, (*day_params, *months_params)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # SQLite (`make run` on a laptop): a day the month lacks rolls over (31 Jan + 1 month = 3 Mar)
+        # where PostgreSQL keeps the month's last day; a laptop's demo can live with it.
+        (day_sql, day_params), (months_sql, months_params) = (compiler.compile(e) for e in self.source_expressions)
+        return f"date({day_sql}, '+' || CAST({months_sql} AS integer) || ' months')", (*day_params, *months_params)
 
 
 def _last_activity_day():

@@ -347,6 +347,10 @@ def _batch(start: int, size: int, existing: dict[str, Beneficiary]) -> list[RowR
     return results
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite splits bulk statements at its 999-parameter limit; the count is PostgreSQL's (CI)",
+)
 @pytest.mark.parametrize("size", [12, 120])
 def test_a_batch_runs_the_same_number_of_queries_whatever_its_size(size, intake, django_user_model):
     existing = {}
