@@ -7,26 +7,22 @@ These take a queryset (or a file) that the permission layer has already scoped
 import calendar
 import datetime
 import re
+import uuid
 from dataclasses import dataclass
 from functools import cached_property
 
 from django.db.models import (
-    BooleanField,
-    CharField,
     Exists,
-    F,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
-    Value,
-    prefetch_related_objects,
 )
-from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from accounts.models import Structure, User
+from accounts.models import User
+from casework.db_bundle import fetch_bundle, set_parent, set_prefetched
 from casework.models import (
     Action,
     Appointment,
@@ -34,8 +30,11 @@ from casework.models import (
     Beneficiary,
     CaseworkSettings,
     Contract,
+    Cover,
     Diagnostic,
     EmergencyAccess,
+    HouseholdMember,
+    ImportChange,
     Note,
     Objective,
     Orientation,
@@ -60,165 +59,158 @@ def with_caseload_data(queryset: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]
     )
 
 
-def file_page_prefetches(user: User, beneficiary: Beneficiary) -> list[Prefetch]:
-    """Everything the file page shows beside the file's own columns, one query per kind of object.
+def file_page_querysets(user: User, beneficiary: Beneficiary) -> dict[str, QuerySet]:
+    """Everything the file page shows beside the file's own columns, one queryset per kind of object,
+    which `with_file_page_data` reads in one statement (casework.db_bundle).
 
-    Notes are only those `visible_notes` lets this user read, stored in `beneficiary.readable_notes`
-    (never `beneficiary.notes`, which would be every note); emergency accesses are fetched, into
-    `beneficiary.emergency_access_list`, only for the users allowed to see them. The people, structures
-    and departments a note is shared with are not prefetched here: `with_file_page_data` reads them for
-    the readable shared notes in one query (`note.recipient_labels`).
+    Notes are only those `visible_notes` lets this user read (`notes`), and so are the people, structures
+    and departments they are shared with (`note_departments`, `note_structures`, `note_users`: the rows of
+    the readable shared notes only) and the previous versions of notes (`revisions`: the file's previous
+    versions, those of a note only when this user may read it). Emergency accesses are there only for the
+    users allowed to see them. `covers` are the covers of the file's referents in their structures, which
+    casework.timeline narrows to the periods the file was theirs.
     """
-    notes = (
-        visible_notes(user, beneficiary)
+    readable = visible_notes(user, beneficiary)
+    of_file = {"beneficiary": beneficiary}
+    assignments = ReferentAssignment.objects.filter(**of_file)
+    querysets = {
+        # Explicit orders where Meta.ordering starts with the file (one file here: the same rows in the
+        # same order); casework.db_bundle wants orders it can number.
+        "household_members": HouseholdMember.objects.filter(**of_file).order_by("relationship", "birth_date"),
+        "assignments": assignments.select_related("referent", "structure", "assigned_by").order_by(
+            "-started_at", "-pk"
+        ),
+        "orientations": Orientation.objects.filter(**of_file)
+        .select_related("organisme_referent", "decided_by")
+        .order_by("-decided_on", "-created_at"),
+        "reorientation_requests": ReorientationRequest.objects.filter(**of_file)
+        .select_related("proposed_organisme", "requested_by", "decided_by")
+        .order_by("-created_at", "-pk"),
+        "contracts": Contract.objects.filter(**of_file)
+        .select_related("author", "renews", "withdrawn_by")
+        .order_by("-start_date", "-pk"),
+        "steps": Step.objects.filter(**of_file)
         .select_related("author", "author_structure", "withdrawn_by")
-        .order_by("-created_at", "-pk")
-    )
-    prefetches = [
-        Prefetch("household_members"),
-        Prefetch(
-            "assignments",
-            queryset=ReferentAssignment.objects.select_related("referent", "structure", "assigned_by").order_by(
-                "-started_at", "-pk"
-            ),
-        ),
-        Prefetch(
-            "orientations",
-            queryset=Orientation.objects.select_related("organisme_referent", "decided_by").order_by(
-                "-decided_on", "-created_at"
-            ),
-        ),
-        Prefetch(
-            "reorientation_requests",
-            queryset=ReorientationRequest.objects.select_related(
-                "proposed_organisme", "requested_by", "decided_by"
-            ).order_by("-created_at", "-pk"),
-        ),
-        Prefetch(
-            "contracts",
-            queryset=Contract.objects.select_related("author", "renews", "withdrawn_by").order_by(
-                "-start_date", "-pk"
-            ),
-        ),
-        Prefetch(
-            "steps",
-            queryset=Step.objects.select_related("author", "author_structure", "withdrawn_by").order_by(
-                "-date", "-created_at"
-            ),
-        ),
-        Prefetch(
-            "objectives",
-            queryset=Objective.objects.select_related("contract", "author", "withdrawn_by").prefetch_related(
-                Prefetch(
-                    "actions",
-                    queryset=Action.objects.select_related("author", "withdrawn_by").order_by("due_date", "pk"),
-                )
-            ),
-        ),
-        Prefetch(
-            "appointments",
-            queryset=Appointment.objects.select_related(
-                "with_user", "with_structure", "author", "withdrawn_by"
-            ).order_by("-scheduled_at", "-pk"),
-        ),
-        Prefetch(
-            "diagnostics",
-            queryset=Diagnostic.objects.select_related("author", "withdrawn_by").prefetch_related(
-                Prefetch("barriers", queryset=Barrier.objects.order_by("kind"))
-            ),
-        ),
-        Prefetch("notes", queryset=notes, to_attr="readable_notes"),
-        Prefetch(
-            "shares",
-            queryset=Share.objects.select_related(
-                "shared_with_user", "shared_with_structure", "shared_with_department", "author", "ended_by"
-            ).order_by("-starts_at", "-pk"),
-        ),
-    ]
+        .order_by("-date", "-created_at"),
+        "objectives": Objective.objects.filter(**of_file)
+        .select_related("contract", "author", "withdrawn_by")
+        .order_by("status", "due_date"),
+        "actions": Action.objects.filter(objective__beneficiary=beneficiary)
+        .select_related("author", "withdrawn_by")
+        .order_by("due_date", "pk"),
+        "appointments": Appointment.objects.filter(**of_file)
+        .select_related("with_user", "with_structure", "author", "withdrawn_by")
+        .order_by("-scheduled_at", "-pk"),
+        "diagnostics": Diagnostic.objects.filter(**of_file)
+        .select_related("author", "withdrawn_by")
+        .order_by("-carried_out_on"),
+        "barriers": Barrier.objects.filter(diagnostic__beneficiary=beneficiary).order_by("kind"),
+        "notes": readable.select_related("author", "author_structure", "withdrawn_by").order_by("-created_at", "-pk"),
+        "shares": Share.objects.filter(**of_file)
+        .select_related("shared_with_user", "shared_with_structure", "shared_with_department", "author", "ended_by")
+        .order_by("-starts_at", "-pk"),
+        "covers": Cover.objects.filter(
+            absent_referent__in=assignments.values("referent"), structure__in=assignments.values("structure")
+        ).select_related("absent_referent", "covering_referent", "created_by", "cancelled_by"),
+        "import_changes": ImportChange.objects.filter(**of_file)
+        .select_related("beneficiary_import__uploaded_by")
+        .order_by("beneficiary_import_id", "pk"),
+        **_note_page_querysets(beneficiary, readable),
+    }
     if can_see_emergency_accesses(user, beneficiary):
-        prefetches.append(
-            Prefetch(
-                "emergency_accesses",
-                queryset=EmergencyAccess.objects.select_related("user", "user_structure").order_by("-started_at"),
-                to_attr="emergency_access_list",
-            )
+        querysets["emergency_accesses"] = (
+            EmergencyAccess.objects.filter(**of_file).select_related("user", "user_structure").order_by("-started_at")
         )
-    return prefetches
+    return querysets
 
 
-def _attach_note_recipients(user: User, notes: list[Note]) -> None:
+def _note_page_querysets(beneficiary: Beneficiary, notes: QuerySet[Note]) -> dict[str, QuerySet]:
+    """For the notes given (already narrowed to those the user may read): the rows naming who the shared
+    ones are shared with, and the file's previous versions, those of a note only for these notes."""
+    shared = notes.filter(visibility=Note.Visibility.SHARED).values("pk")
+    through = {relation: getattr(Note, relation).through.objects for relation in _RECIPIENT_RELATIONS}
+    is_note = Q(content_type__app_label=Note._meta.app_label, content_type__model=Note._meta.model_name)
+    return {
+        "note_departments": through["shared_with_departments"]
+        .filter(note__in=shared)
+        .select_related("department")
+        .only("note", "department__name"),
+        "note_structures": through["shared_with_structures"]
+        .filter(note__in=shared)
+        .select_related("structure")
+        .only("note", "structure__name", "structure__is_sensitive"),
+        "note_users": through["shared_with_users"]
+        .filter(note__in=shared)
+        .select_related("user")
+        .only("note", "user__username", "user__first_name", "user__last_name"),
+        "revisions": Revision.objects.filter(beneficiary=beneficiary)
+        .filter(~is_note | Q(object_id__in=notes.values("pk")))
+        .select_related("content_type", "changed_by")
+        .order_by("-version", "-pk"),
+    }
+
+
+_RECIPIENT_RELATIONS = ("shared_with_departments", "shared_with_structures", "shared_with_users")
+
+
+def _attach_note_recipients(user: User, notes: list[Note], data: dict[str, list]) -> None:
     """Set `note.recipient_labels` on each note: the names of the departments, structures (through
     `Structure.label_for`, so a sensitive structure stays neutral to outsiders) and people it is shared
-    with. One query for the three many-to-many tables (a UNION), and none when no note is shared."""
+    with, from the rows `_note_page_querysets` read (only those of these notes are used)."""
     for note in notes:
         note.recipient_labels = []
     shared = {note.pk: note for note in notes if note.visibility == Note.Visibility.SHARED}
-    if not shared:
-        return
-    text, flag = CharField(), BooleanField()
-
-    def rows(relation: str, kind: str, name: str, first_name: str, last_name: str, is_sensitive: str):
-        through = getattr(Note, relation).through
-        blank = Value("", output_field=text)
-        return through.objects.filter(note_id__in=list(shared)).values_list(
-            "note_id",
-            Value(kind, output_field=text),
-            F(f"{kind}_id"),
-            Cast(name, output_field=text),
-            Cast(first_name, output_field=text) if first_name else blank,
-            Cast(last_name, output_field=text) if last_name else blank,
-            F(is_sensitive) if is_sensitive else Value(False, output_field=flag),
-        )
-
-    departments = rows("shared_with_departments", "department", "department__name", "", "", "")
-    structures = rows("shared_with_structures", "structure", "structure__name", "", "", "structure__is_sensitive")
-    people = rows("shared_with_users", "user", "user__username", "user__first_name", "user__last_name", "")
-    order = {"department": 0, "structure": 1, "user": 2}
     labels: dict[int, list[tuple[int, str]]] = {note_id: [] for note_id in shared}
-    for note_id, kind, target_id, name, first_name, last_name, is_sensitive in departments.union(
-        structures, people, all=True
-    ):
-        if kind == "structure":
-            # A transient instance, only to apply the one rule that names structures.
-            label = Structure(pk=target_id, name=name, is_sensitive=is_sensitive).label_for(user)
-        elif kind == "user":
-            label = f"{first_name} {last_name}".strip() or name
-        else:
-            label = name
-        labels[note_id].append((order[kind], label))
+    for row in data["note_departments"]:
+        if row.note_id in labels:
+            labels[row.note_id].append((0, row.department.name))
+    for row in data["note_structures"]:
+        if row.note_id in labels:
+            labels[row.note_id].append((1, row.structure.label_for(user)))
+    for row in data["note_users"]:
+        if row.note_id in labels:
+            person = row.user
+            labels[row.note_id].append((2, f"{person.first_name} {person.last_name}".strip() or person.username))
     for note_id, found in labels.items():
         # Sorted on what is shown, so that the order does not hint at a hidden name.
         shared[note_id].recipient_labels = [label for _, label in sorted(found)]
 
 
-def _attach_revisions(beneficiary: Beneficiary, entries: list[PathwayEntry]) -> None:
+def _attach_revisions(entries: list[PathwayEntry], revisions: list[Revision]) -> None:
     """Set `entry.revision_list` (previous versions, newest first) on each entry given.
 
-    The file's revisions are read in one query, and only when one of these entries has a previous
-    version (a correction or a status change; a withdrawal keeps a version too, but one that says what
-    the entry still says, so the page does not list it). They are attached only to the entries given, which are those
-    the user may read: the previous versions of a note this user may not read stay unread.
+    Only when one of these entries has a previous version (a correction or a status change; a withdrawal
+    keeps a version too, but one that says what the entry still says, so the page does not list it).
+    They are attached only to the entries given, which are those the user may read: the previous versions
+    of a note this user may not read stay unread (and are not read: see `_note_page_querysets`).
     """
     for entry in entries:
         entry.revision_list = []
     if not any(entry.version > 1 for entry in entries):
         return
     by_key = {(entry._meta.app_label, entry._meta.model_name, entry.pk): entry for entry in entries}
-    revisions = (
-        Revision.objects.filter(beneficiary=beneficiary)
-        .select_related("content_type", "changed_by")
-        .order_by("-version", "-pk")
-    )
     for revision in revisions:
         entry = by_key.get((revision.content_type.app_label, revision.content_type.model, revision.object_id))
         if entry is not None:
             entry.revision_list.append(revision)
 
 
-def with_note_page_data(user: User, beneficiary: Beneficiary, note: Note) -> Note:
-    """Load what a note's own page shows: its recipients and its previous versions."""
-    _attach_note_recipients(user, [note])
-    _attach_revisions(beneficiary, [note])
+def note_with_page_data(user: User, beneficiary: Beneficiary, note_id: uuid.UUID) -> Note | None:
+    """The note of the file with this public id if this user may read it (None otherwise), with what its
+    own page shows, its recipients and its previous versions: one statement (casework.db_bundle)."""
+    notes = visible_notes(user, beneficiary).filter(public_id=note_id).order_by()  # one at most
+    data = fetch_bundle(
+        {
+            "notes": notes.select_related("author", "author_structure", "withdrawn_by"),
+            **_note_page_querysets(beneficiary, notes),
+        }
+    )
+    if not data["notes"]:
+        return None
+    (note,) = data["notes"]
+    set_parent([note], "beneficiary", beneficiary)
+    _attach_note_recipients(user, [note], data)
+    _attach_revisions([note], data["revisions"])
     return note
 
 
@@ -237,13 +229,56 @@ def file_page_entries(beneficiary: Beneficiary) -> list[PathwayEntry]:
     return entries
 
 
+# What `beneficiary.<accessor>.all()` returns on a file that went through with_file_page_data.
+_FILE_PAGE_RELATIONS = (
+    "household_members",
+    "assignments",
+    "orientations",
+    "reorientation_requests",
+    "contracts",
+    "steps",
+    "objectives",
+    "appointments",
+    "diagnostics",
+    "shares",
+)
+
+
 def with_file_page_data(user: User, beneficiary: Beneficiary) -> Beneficiary:
-    """Load the file page's data onto a file the user may read (see file_page_prefetches), with the
-    recipients of the readable shared notes and the previous versions of the entries loaded."""
-    prefetch_related_objects([beneficiary], *file_page_prefetches(user, beneficiary))
-    _attach_note_recipients(user, beneficiary.readable_notes)
-    _attach_revisions(beneficiary, file_page_entries(beneficiary))
+    """Load the file page's data onto a file the user may read, in one statement (see
+    file_page_querysets): the relations of `_FILE_PAGE_RELATIONS` as if prefetched (with each objective's
+    `actions` and each diagnostic's `barriers`), the readable notes in `readable_notes` with their
+    `recipient_labels`, the emergency accesses (for who may see them) in `emergency_access_list`, the
+    candidate covers in `cover_candidates`, the imports' changes in `import_change_list`, and the previous
+    versions of the entries in `entry.revision_list`."""
+    data = fetch_bundle(file_page_querysets(user, beneficiary))
+    for accessor in _FILE_PAGE_RELATIONS:
+        set_prefetched(beneficiary, accessor, data[accessor])
+    actions = _grouped(data["actions"], "objective_id")
+    for objective in data["objectives"]:
+        set_prefetched(objective, "actions", actions.get(objective.pk, []))
+    barriers = _grouped(data["barriers"], "diagnostic_id")
+    for diagnostic in data["diagnostics"]:
+        set_prefetched(diagnostic, "barriers", barriers.get(diagnostic.pk, []))
+    beneficiary.readable_notes = data["notes"]
+    set_parent(beneficiary.readable_notes, "beneficiary", beneficiary)
+    if "emergency_accesses" in data:
+        beneficiary.emergency_access_list = data["emergency_accesses"]
+        set_parent(beneficiary.emergency_access_list, "beneficiary", beneficiary)
+    beneficiary.cover_candidates = data["covers"]
+    beneficiary.import_change_list = data["import_changes"]
+    set_parent(beneficiary.import_change_list, "beneficiary", beneficiary)
+    _attach_note_recipients(user, beneficiary.readable_notes, data)
+    _attach_revisions(file_page_entries(beneficiary), data["revisions"])
     return beneficiary
+
+
+def _grouped(objects: list, attname: str) -> dict[int, list]:
+    """The objects by the value of one of their columns, each group in the list's order."""
+    groups: dict[int, list] = {}
+    for obj in objects:
+        groups.setdefault(getattr(obj, attname), []).append(obj)
+    return groups
 
 
 # --- The caseload's filters and search (casework.filters, casework.views.caseload) -------------------
@@ -288,7 +323,7 @@ def caseload_with_contract_state(
     conditions = {
         CONTRACT_NONE: Q(latest_contract_end__isnull=True),
         CONTRACT_RUNNING: Q(latest_contract_end__gt=soon),
-        CONTRACT_ENDING: Q(latest_contract_end__gte=today, latest_contract_end__lte=soon),
+        CONTRACT_ENDING: Q(latest_contract_end__range=(today, soon)),  # BETWEEN: the subquery runs once
         CONTRACT_EXPIRED: Q(latest_contract_end__lt=today),
     }
     return queryset.alias(latest_contract_end=Subquery(latest_signed_contract().values("end_date")[:1])).filter(
@@ -501,7 +536,7 @@ def warning_conditions(deadlines: Deadlines) -> dict[str, Q]:
         CONTRACT_LATE: Q(sdd=True, oriented_on__lt=deadlines.contract_oriented_before)
         & ~Q(Exists(signed_contract_since_orientation())),
         CONTRACT_EXPIRED: Q(latest_contract_end__lt=today),
-        CONTRACT_EXPIRING: Q(latest_contract_end__gte=today, latest_contract_end__lte=expiring_until),
+        CONTRACT_EXPIRING: Q(latest_contract_end__range=(today, expiring_until)),  # BETWEEN: one subquery
         MISSED_APPOINTMENT: Q(Exists(missed_appointments(deadlines))),
     }
 

@@ -1,8 +1,8 @@
 """The file page's timeline (everything that happened on a file, newest first) and its summary (where
 the pathway stands today).
 
-Both are built in Python from what `casework.querysets.with_file_page_data` loaded on the file: no
-query here, whatever the number of entries. Notes are only those the user may read
+Both are built in Python from what `casework.querysets.with_file_page_data` loaded on the file (in one
+statement): no query here, whatever the number of entries. Notes are only those the user may read
 (`beneficiary.readable_notes`), emergency accesses only for those allowed to see them; previous
 versions are those attached to the loaded entries (`entry.revision_list`).
 """
@@ -429,32 +429,28 @@ def _cover_last_day(cover: Cover) -> datetime.date | None:
 
 def file_covers(file: Beneficiary) -> list[Cover]:
     """The covers that concerned the file's referents, in the file's structure, while the file was
-    theirs (from the assignments `with_file_page_data` loaded): one query, none without assignments.
-    Stored in `file.cover_list`; each cover gets `last_day` (see `_cover_last_day`)."""
+    theirs: from the covers of its referents in their structures (`file.cover_candidates`) and its
+    assignments, both loaded by `with_file_page_data`. Stored in `file.cover_list`; each cover gets
+    `last_day` (see `_cover_last_day`)."""
     if hasattr(file, "cover_list"):
         return file.cover_list
     assignments = list(file.assignments.all())
     found: list[Cover] = []
-    if assignments:
-        candidates = Cover.objects.filter(
-            absent_referent_id__in={a.referent_id for a in assignments},
-            structure_id__in={a.structure_id for a in assignments},
-        ).select_related("absent_referent", "covering_referent", "created_by", "cancelled_by")
-        for cover in candidates:
-            cover.last_day = _cover_last_day(cover)
-            if cover.last_day is None:
-                continue
-            for assignment in assignments:
-                first = timezone.localdate(assignment.started_at)
-                last = timezone.localdate(assignment.ended_at) if assignment.ended_at else datetime.date.max
-                if (
-                    assignment.referent_id == cover.absent_referent_id
-                    and assignment.structure_id == cover.structure_id
-                    and cover.starts_on <= last
-                    and cover.last_day >= first
-                ):
-                    found.append(cover)
-                    break
+    for cover in file.cover_candidates:
+        cover.last_day = _cover_last_day(cover)
+        if cover.last_day is None:
+            continue
+        for assignment in assignments:
+            first = timezone.localdate(assignment.started_at)
+            last = timezone.localdate(assignment.ended_at) if assignment.ended_at else datetime.date.max
+            if (
+                assignment.referent_id == cover.absent_referent_id
+                and assignment.structure_id == cover.structure_id
+                and cover.starts_on <= last
+                and cover.last_day >= first
+            ):
+                found.append(cover)
+                break
     file.cover_list = found
     return found
 
@@ -609,13 +605,10 @@ def _import_label(name: str) -> str:
 
 def _imports(file: Beneficiary) -> list[TimelineItem]:
     """What imports of CAF/MSA files did to the file: one item per import, with each field's old and new
-    value (one query). Shown inside the file page only, to those who may read the file."""
+    value (`file.import_change_list`, loaded by `with_file_page_data`). Shown inside the file page only, to
+    those who may read the file."""
     by_import: dict[int, list[ImportChange]] = {}
-    for change in (
-        ImportChange.objects.filter(beneficiary=file)
-        .select_related("beneficiary_import__uploaded_by")
-        .order_by("beneficiary_import_id", "pk")
-    ):
+    for change in file.import_change_list:
         by_import.setdefault(change.beneficiary_import_id, []).append(change)
     organism = file.get_organism_display()
     items = []

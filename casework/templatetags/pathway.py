@@ -1,6 +1,6 @@
 """Template helpers for the pathway's write buttons on the file page (`{% load pathway %}`).
 
-They read what the file page has already fetched (casework.querysets.file_page_prefetches) and add no
+They read what the file page has already fetched (casework.querysets.with_file_page_data) and add no
 query per row: at most one query per page, for the pending reorientation request, when it was not
 prefetched.
 """

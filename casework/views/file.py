@@ -4,7 +4,8 @@ person's identity, household, rights, referents and shares beside them. Read-onl
 are in views/entries.py and views/pathway.py."""
 
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -12,8 +13,8 @@ from django.views.decorators.http import require_safe
 
 from casework.audit import audit_annotate
 from casework.models import Beneficiary
-from casework.permissions import can_change, can_see_emergency_accesses, get_beneficiary_or_404, visible_notes
-from casework.querysets import with_file_page_data, with_note_page_data
+from casework.permissions import can_change, can_see_emergency_accesses, get_beneficiary_or_404
+from casework.querysets import note_with_page_data, with_file_page_data
 from casework.timeline import (
     build_summary,
     build_timeline,
@@ -23,8 +24,10 @@ from casework.timeline import (
     selected_filters,
 )
 
-# Items of the timeline shown at once; older ones come with "Afficher les événements plus anciens".
-TIMELINE_PAGE_SIZE = 100
+# Items of the timeline shown at once (the newest: a month or two of an active file); older ones come with
+# "Afficher les événements plus anciens" (htmx appends them). Rendering an item costs about 0.5 ms of
+# template time, which decided the size (docs/performance.md).
+TIMELINE_PAGE_SIZE = 30
 
 TIMELINE_PARTIAL = "casework/includes/timeline.html"
 TIMELINE_ITEMS_PARTIAL = "casework/includes/timeline/items.html"
@@ -118,11 +121,9 @@ def note_detail(request, public_id, note_id):
     beneficiary = get_beneficiary_or_404(user, public_id)
     # Before the note is looked up, so that a refused attempt names the note it was after.
     audit_annotate(request, beneficiary=beneficiary, object_type="note", object_id=note_id)
-    note = get_object_or_404(
-        visible_notes(user, beneficiary).select_related("author", "author_structure", "withdrawn_by"),
-        public_id=note_id,
-    )
-    with_note_page_data(user, beneficiary, note)
+    note = note_with_page_data(user, beneficiary, note_id)
+    if note is None:
+        raise Http404("Note introuvable.")
     context = {
         "file": beneficiary,
         "note": note,

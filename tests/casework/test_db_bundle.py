@@ -1,0 +1,224 @@
+"""casework.db_bundle: several querysets in one statement give the instances Django builds, on PostgreSQL
+and on SQLite alike."""
+
+import datetime
+import decimal
+import zoneinfo
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Value
+from django.utils import timezone
+
+from casework.db_bundle import fetch_bundle, set_prefetched
+from casework.models import Appointment, Contract, HouseholdMember, Note, Revision, Share
+from tests.accounts.factories import DepartmentFactory, StructureFactory, UserFactory
+from tests.casework.factories import (
+    AppointmentFactory,
+    BeneficiaryFactory,
+    ContractFactory,
+    HouseholdMemberFactory,
+    NoteFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+
+
+def _values(obj: models.Model, seen: frozenset = frozenset()) -> dict:
+    """An instance's loaded columns and annotations, with the objects select_related loaded, compared
+    with their time zone offsets (equal instants in two zones would compare equal otherwise)."""
+    values = {}
+    for name, value in vars(obj).items():
+        if name == "_state":
+            continue
+        if isinstance(value, datetime.datetime):
+            value = (value, value.utcoffset())
+        values[name] = (type(value).__name__, value)
+    for name, related in obj._state.fields_cache.items():
+        if related is None or id(related) in seen:  # a one-to-one caches its way back
+            values[f"related:{name}"] = related and related.pk
+        else:
+            values[f"related:{name}"] = _values(related, seen | {id(obj)})
+    return values
+
+
+def assert_bundled_like_django(querysets: dict, django_assert_num_queries, statements: int = 1) -> dict:
+    with django_assert_num_queries(statements):
+        bundled = fetch_bundle(querysets)
+    for name, queryset in querysets.items():
+        expected = list(queryset)
+        assert [obj.pk for obj in bundled[name]] == [obj.pk for obj in expected], name
+        assert [_values(obj) for obj in bundled[name]] == [_values(obj) for obj in expected], name
+    return bundled
+
+
+@pytest.fixture
+def file():
+    return BeneficiaryFactory()
+
+
+def test_every_column_type_of_the_file_page_comes_back_as_django_reads_it(file, django_assert_num_queries):
+    author = UserFactory(first_name="Zoé", last_name="L'Hôte")
+    first = ContractFactory(
+        beneficiary=file, author=author, status=Contract.Status.DRAFT, signed_on=None, weekly_hours=None
+    )
+    ContractFactory(beneficiary=file, author=author, renews=first, beneficiary_agreed=True, weekly_hours=35)
+    # An instant given in Paris time, summer and winter: stored and read back as the same instants.
+    AppointmentFactory(
+        beneficiary=file, author=author, scheduled_at=datetime.datetime(2024, 7, 1, 9, 30, tzinfo=PARIS)
+    )
+    AppointmentFactory(
+        beneficiary=file, author=author, scheduled_at=datetime.datetime(2024, 1, 2, 23, 59, 59, 999999, tzinfo=PARIS)
+    )
+    NoteFactory(beneficiary=file, author=author, body='C\'est 100 % "sûr" ; -- %s %(x)s', is_sensitive=True)
+    Revision.objects.create(
+        content_type=ContentType.objects.get_for_model(Contract),
+        object_id=first.pk,
+        beneficiary=file,
+        version=1,
+        data={"date": "2024-01-01", "hours": 35, "ratio": 0.1, "nested": [None, True, {"é": "ü"}], "empty": {}},
+        action=Revision.Action.CORRECTED,
+        changed_by=author,
+        changed_at=timezone.now(),
+    )
+    bundled = assert_bundled_like_django(
+        {
+            "contracts": Contract.objects.filter(beneficiary=file)
+            .select_related("author", "renews", "withdrawn_by")
+            .order_by("-start_date", "-pk"),
+            "appointments": Appointment.objects.filter(beneficiary=file).order_by("scheduled_at"),
+            "notes": Note.objects.filter(beneficiary=file).select_related("author", "author_structure").order_by("pk"),
+            "revisions": Revision.objects.select_related("content_type", "changed_by").order_by("pk"),
+        },
+        django_assert_num_queries,
+    )
+    renewal, renewed = bundled["contracts"]
+    assert renewal.renews == renewed and renewed.renews is None and renewed.withdrawn_by is None
+    assert renewal.beneficiary_agreed is True and renewed.signed_on is None and renewal.weekly_hours == 35
+    assert isinstance(renewal.public_id, type(file.public_id)) and isinstance(renewal.start_date, datetime.date)
+    assert [a.scheduled_at for a in bundled["appointments"]] == [
+        datetime.datetime(2024, 1, 2, 22, 59, 59, 999999, tzinfo=datetime.UTC),
+        datetime.datetime(2024, 7, 1, 7, 30, tzinfo=datetime.UTC),
+    ]
+    assert bundled["notes"][0].body == 'C\'est 100 % "sûr" ; -- %s %(x)s'
+    assert bundled["notes"][0].author_structure is None
+    assert bundled["revisions"][0].data["nested"] == [None, True, {"é": "ü"}]
+
+
+def test_annotations_of_other_types_come_back_too(file, django_assert_num_queries):
+    HouseholdMemberFactory(beneficiary=file)
+    assert_bundled_like_django(
+        {
+            "members": HouseholdMember.objects.filter(beneficiary=file)
+            .annotate(
+                amount=Value(
+                    decimal.Decimal("1234.50"), output_field=models.DecimalField(max_digits=8, decimal_places=2)
+                ),
+                delay=Value(datetime.timedelta(days=3, hours=2, microseconds=5), output_field=models.DurationField()),
+                ratio=Value(0.25, output_field=models.FloatField()),
+                missing=Value(None, output_field=models.DateTimeField()),
+            )
+            .order_by("pk"),
+        },
+        django_assert_num_queries,
+    )
+
+
+def test_a_row_wider_than_a_json_call_takes_comes_back_whole(file, django_assert_num_queries):
+    share = Share.objects.create(
+        beneficiary=file,
+        shared_with_user=UserFactory(),
+        author=UserFactory(),
+        reason="Relais",
+        starts_at=timezone.now(),
+    )
+    queryset = (
+        Share.objects.select_related(
+            "shared_with_user", "shared_with_structure", "shared_with_department", "author", "ended_by", "beneficiary"
+        )
+        .filter(pk=share.pk)
+        .order_by("pk")
+    )
+    assert len(queryset.query.get_compiler("default").get_select()[0]) > 100
+    assert_bundled_like_django({"shares": queryset}, django_assert_num_queries)
+
+
+def test_rows_keep_their_order_whatever_the_database_aggregates_first(file, django_assert_num_queries):
+    authors = [UserFactory(username=f"auteur{i:03}") for i in range(30)]
+    today = timezone.localdate()
+    Contract.objects.bulk_create(
+        Contract(
+            beneficiary=file,
+            kind=Contract.Kind.CER,
+            start_date=today - datetime.timedelta(days=(i * 7) % 50),
+            end_date=today + datetime.timedelta(days=1),
+            author=authors[(i * 13) % 30],
+        )
+        for i in range(300)
+    )
+    base = Contract.objects.filter(beneficiary=file).select_related("author")
+    assert_bundled_like_django(
+        {
+            "by_start": base.order_by("start_date", "-pk"),
+            "by_author": base.order_by("-author__username", "pk"),
+            "by_expression": base.order_by(models.F("start_date").desc(), "pk"),
+            "sliced": base.order_by("-pk")[10:20],
+        },
+        django_assert_num_queries,
+    )
+
+
+def test_empty_results_and_querysets_that_can_match_nothing(file, django_assert_num_queries):
+    bundled = assert_bundled_like_django(
+        {
+            "nothing_yet": Contract.objects.filter(beneficiary=file).order_by("pk"),
+            "none": Contract.objects.none().order_by("pk"),
+            "no_pk": Contract.objects.filter(pk__in=[]).order_by("pk"),
+        },
+        django_assert_num_queries,
+    )
+    assert bundled == {"nothing_yet": [], "none": [], "no_pk": []}
+    # Nothing that can match: nothing is sent.
+    with django_assert_num_queries(0):
+        assert fetch_bundle({"none": Contract.objects.none().order_by("pk")}) == {"none": []}
+    assert fetch_bundle({}) == {}
+
+
+def test_deferred_columns_known_relations_and_prefetch_caches(file, django_assert_num_queries):
+    note = NoteFactory(beneficiary=file, visibility=Note.Visibility.SHARED)
+    structure = StructureFactory(name="MDS", department=DepartmentFactory())
+    note.shared_with_structures.add(structure)
+    ContractFactory(beneficiary=file)
+    bundled = assert_bundled_like_django(
+        {
+            "rows": Note.shared_with_structures.through.objects.select_related("structure").only(
+                "note", "structure__name", "structure__is_sensitive"
+            ),
+            "contracts": file.contracts.order_by("pk"),  # through the related manager: knows its file
+        },
+        django_assert_num_queries,
+    )
+    (row,) = bundled["rows"]
+    assert row.structure.get_deferred_fields() >= {"department_id"}
+    with django_assert_num_queries(0):
+        assert bundled["contracts"][0].beneficiary is file
+        set_prefetched(file, "contracts", bundled["contracts"])
+        set_prefetched(note, "shared_with_structures", [row.structure])
+        assert list(file.contracts.all()) == bundled["contracts"]
+        assert list(note.shared_with_structures.all()) == [row.structure]
+        assert file.contracts.all()[0].beneficiary is file
+
+
+def test_querysets_it_cannot_read_faithfully_are_refused(file):
+    with pytest.raises(ValueError, match="model querysets"):
+        fetch_bundle({"values": Contract.objects.values("pk")})
+    with pytest.raises(ValueError, match="prefetch_related"):
+        fetch_bundle({"prefetch": Contract.objects.prefetch_related("objective_set")})
+    # Meta.ordering names the file, which SQL orders by the file's own ordering: name the fields.
+    with pytest.raises(ValueError, match="Beneficiary.Meta.ordering"):
+        fetch_bundle({"meta": Contract.objects.all()})
+    with pytest.raises(ValueError, match="random"):
+        fetch_bundle({"random": Contract.objects.order_by("?")})
