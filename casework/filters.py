@@ -9,6 +9,7 @@ personal data, posted and kept in the session (casework.views.caseload, Caseload
 
 import datetime
 import functools
+from dataclasses import dataclass
 
 import django_filters
 from django import forms
@@ -16,6 +17,7 @@ from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import Structure, User
+from casework.forms.widgets import FastSelect
 from casework.models import Beneficiary, Orientation
 from casework.permissions import visible_beneficiaries
 from casework.querysets import (
@@ -104,6 +106,44 @@ __all__ = ["months_before"]  # defined in casework.querysets; the caseload's tes
 # --- Choices limited to what the user may see ----------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ScopeChoices:
+    structures: frozenset[int]
+    referents: frozenset[int]
+    communes: tuple[str, ...]
+
+
+_SCOPE_CHOICES = "_caseload_scope_choices"
+
+
+def scope_choices(request) -> ScopeChoices:
+    """The current structures, current referents and communes of the files the user may read.
+
+    One statement for the three lists (`SELECT DISTINCT` of the three columns over the user's scope),
+    read once per request: three `IN (SELECT ... FROM <scope>)` would each make the database walk the
+    scope again, and a supervisor's scope is tens of thousands of files (docs/performance.md).
+    """
+    cached = getattr(request, _SCOPE_CHOICES, None)
+    if cached is None:
+        rows = (
+            visible_beneficiaries(request.user)
+            .order_by("commune")
+            .values_list("current_structure_id", "current_referent_id", "commune")
+            .distinct()
+        )
+        structures, referents, communes = set(), set(), {}
+        for structure_id, referent_id, commune in rows:
+            structures.add(structure_id)
+            referents.add(referent_id)
+            if commune:
+                communes[commune] = None  # in the database's order (its collation)
+        structures.discard(None)
+        referents.discard(None)
+        cached = ScopeChoices(frozenset(structures), frozenset(referents), tuple(communes))
+        setattr(request, _SCOPE_CHOICES, cached)
+    return cached
+
+
 def visible_structures(request) -> QuerySet[Structure]:
     """The current structures of the files the user may read, ordered by the name they are shown
     (a sensitive structure sorts as « Structure partenaire » for outsiders: its place in the list
@@ -116,7 +156,7 @@ def visible_structures(request) -> QuerySet[Structure]:
         output_field=CharField(),
     )
     return (
-        Structure.objects.filter(pk__in=visible_beneficiaries(user).values("current_structure"))
+        Structure.objects.filter(pk__in=scope_choices(request).structures)
         .alias(shown_name=shown_name)
         .order_by("shown_name", "pk")
     )
@@ -124,7 +164,7 @@ def visible_structures(request) -> QuerySet[Structure]:
 
 def visible_referents(request) -> QuerySet[User]:
     """The current referents of the files the user may read."""
-    referents = visible_beneficiaries(request.user).values("current_referent")
+    referents = scope_choices(request).referents
     return User.objects.filter(pk__in=referents).order_by("last_name", "first_name", "username")
 
 
@@ -166,6 +206,9 @@ class CaseloadFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                # The same HTML, without a template per <option> (a hundred referents, forty structures).
+                field.widget = FastSelect(attrs=field.widget.attrs, choices=field.widget.choices)
             field.widget.attrs["class"] = "form-select form-select-sm"
 
     def full_clean(self):
@@ -324,15 +367,8 @@ class CaseloadFilterSet(django_filters.FilterSet):
 
     @staticmethod
     def _communes(request) -> list[tuple[str, str]]:
-        """The communes of the user's files (one query, when the list is first read)."""
-        communes = (
-            visible_beneficiaries(request.user)
-            .exclude(commune="")
-            .order_by("commune")
-            .values_list("commune", flat=True)
-            .distinct()
-        )
-        return [(commune, commune) for commune in communes]
+        """The communes of the user's files (read with the other lists' values, scope_choices)."""
+        return [(commune, commune) for commune in scope_choices(request).communes]
 
     # --- Domain filters -----------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ same URLs serve the whole page without JavaScript.
 import datetime
 
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_POST, require_safe
 from casework.audit import audit_annotate
 from casework.filters import CONTRACT_ENDING_SOON_DAYS, CaseloadFilterSet, CaseloadSearchForm
 from casework.models import Orientation
+from casework.pagination import IdPaginator
 from casework.permissions import reads_files, visible_beneficiaries
 from casework.querysets import caseload_search as search_files
 from casework.querysets import with_caseload_data
@@ -100,7 +100,7 @@ def _render_caseload(request, params: QueryDict, *, page_number, search_form, fr
     # silently showing more files than asked for.
     files = filterset.qs if filterset.is_valid() else files.none()
 
-    page = Paginator(files, PAGE_SIZE).get_page(page_number)
+    page = IdPaginator(files, PAGE_SIZE).get_page(page_number)
     today = timezone.localdate()
     for beneficiary in page:
         # A file whose support has ended has no contract to renew: its end date is shown, not flagged.

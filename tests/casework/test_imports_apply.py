@@ -412,6 +412,7 @@ def test_people_of_the_intake_structure_see_its_queue_until_a_referent_is_design
 def test_the_intake_scope_is_one_query(intake, django_assert_num_queries):
     user = member(Role.REFERENT, structure=intake)
     BeneficiaryFactory.create_batch(3, intake_structure=intake)
+    user.active_memberships  # noqa: B018 (loaded once per request, by the middleware)
     with django_assert_num_queries(1):
         assert len(list(visible_beneficiaries(user))) == 3
 

@@ -258,8 +258,19 @@ def test_sync_is_idempotent(world):
 
 
 def test_visible_beneficiaries_is_one_query(world, django_assert_num_queries):
+    world.supervisor.active_memberships  # noqa: B018 (loaded once per request, by the middleware)
     with django_assert_num_queries(1):
         list(visible_beneficiaries(world.supervisor))
+
+
+def test_the_supervised_structures_are_those_of_today_memberships_or_of_the_date_asked(world):
+    """Today's scope reads the supervised structures from the request's memberships; a scope at another
+    date from that date's memberships, in SQL."""
+    today = set(visible_beneficiaries(world.supervisor).values_list("pk", flat=True))
+    at_now = set(visible_beneficiaries(world.supervisor, at=timezone.now()).values_list("pk", flat=True))
+    assert today == at_now and world.file.pk in today
+    long_ago = timezone.now() - datetime.timedelta(days=365 * 30)
+    assert not visible_beneficiaries(world.supervisor, at=long_ago).exists()
 
 
 # --- Notes -------------------------------------------------------------------------------------
