@@ -5,10 +5,14 @@ FilterSet and stored with the id of the last event at that moment, so that the e
 the rows that matched when it was asked for, whatever happens after. The Celery message carries the
 export's primary key only.
 
-The worker (`audit_export_write`) claims the row, streams the rows from a server-side cursor into a
-temporary file named after its attempt, reports its progress every PROGRESS_EVERY rows (small committed
-UPDATEs, which the status page polls and the sweeper reads as a heartbeat), then moves the file into
-place. A retry starts again from scratch, so a file never holds a row twice. `audit_exports_sweep`
+The worker (`audit_export_write`) claims the row and writes the file named after its attempt
+BATCH_SIZE rows at a time, in id order (a keyset: `id > last id written`). On PostgreSQL each batch is
+one `COPY (SELECT ...) TO STDOUT` whose cells PostgreSQL formats, quotes and escapes itself, streamed
+straight to the file; elsewhere (SQLite) Python formats them, byte for byte the same. After each batch
+the file is synced, then the rows and bytes written are committed (a small UPDATE, which the status page
+polls and the sweeper reads as a heartbeat). A later attempt (a retry, or after a dead worker) carries on
+from the previous attempt's file after its last reported batch, once it has checked that file's last
+row; a file never holds a row twice. At the end the file moves into place. `audit_exports_sweep`
 enqueues again what a lost message or a dead worker left behind; `audit_exports_delete_expired` deletes
 files past their expiry and leaves the row as a trace.
 """
@@ -29,7 +33,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Case, CharField, F, Func, Max, Q, TextField, Value, When
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils import timezone
 
 from accounts.models import User
@@ -40,9 +44,11 @@ from casework.permissions import check_reads_audit_trail, reads_audit_trail, vis
 logger = logging.getLogger(__name__)
 
 EXPORT_DIRECTORY = "audit-exports"
-# Rows fetched from the server-side cursor at a time, and rows between two progress reports.
+# Rows per statement (a COPY on PostgreSQL), after which the file is synced and the progress reported
+# (a heartbeat too: keep a batch well under AUDIT_EXPORT_STALE_SECONDS); rows fetched at a time by the
+# Python writer (SQLite).
+BATCH_SIZE = 50_000
 CHUNK_SIZE = 2000
-PROGRESS_EVERY = 5000
 TEMPORARY_SUFFIX = ".part"
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection): such cells get a
 # leading quote. Tab and carriage return are on OWASP's list too.
@@ -78,6 +84,14 @@ HEADER = [
     "empreinte",
     "empreinte_precedente",
 ]
+CSV_HEADER = ("\ufeff" + ";".join(HEADER) + "\r\n").encode()
+# The cells that are never text: numbers, and an IP address (inet), which is never empty.
+NOT_TEXT = {"id", "utilisateur_id", "code_reponse", "adresse_ip", "chaine", "rang"}
+CSV_COPY_OPTIONS = "FORMAT csv, DELIMITER ';'"
+# A JSON line is one cell. COPY's CSV mode quotes a cell holding its delimiter, its quote character, CR
+# or LF, and changes nothing else (backslashes included): JSON escapes control characters and line
+# breaks, so with two control characters as delimiter and quote the line comes out as it is.
+JSONL_COPY_OPTIONS = "FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01'"
 MEDIA_TYPES = {
     AuditExport.Format.CSV: "text/csv; charset=utf-8",
     AuditExport.Format.JSONL: "application/x-ndjson; charset=utf-8",
@@ -192,12 +206,10 @@ def _claim(export_id: int) -> AuditExport | None:
         export.status = AuditExport.Status.RUNNING
         export.started_at = now
         export.heartbeat_at = now
-        export.rows_written = 0
         export.total_rows = None
         export.error = ""
-        export.save(
-            update_fields=["attempts", "status", "started_at", "heartbeat_at", "rows_written", "total_rows", "error"]
-        )
+        # rows_written and file_size stay: they say how far the previous attempt's file got (_resume_point).
+        export.save(update_fields=["attempts", "status", "started_at", "heartbeat_at", "total_rows", "error"])
     return export
 
 
@@ -208,12 +220,12 @@ def _ours(export: AuditExport):
 
 @contextlib.contextmanager
 def _progress_connection():
-    """Where progress reports go while the rows stream: a connection of their own, so that each report
-    commits at once (the page polls it) while the rows are read inside a transaction on the default
-    connection. Outside a transaction Django declares its server-side cursor WITH HOLD, and PostgreSQL
-    then copies the whole result aside before the first row comes back. Inside a caller's transaction
-    (the test suite), the default connection: another one would not see the row. On SQLite (the
-    laptop default, tasks run eagerly) too: a second connection would wait on the reader's lock."""
+    """Where progress reports go. On PostgreSQL, outside a transaction (the worker): a connection of
+    their own, so that the rows stream from one COPY on the default connection while each report commits
+    at once (the page polls it; the sweeper reads it as a heartbeat). Inside a caller's transaction (the
+    test suite) the default connection, as another one would not see the row, and on SQLite (the laptop
+    default, tasks run eagerly) too, as a second connection would wait on the reader's lock: the rows are
+    then read BATCH_SIZE at a time, one statement each, with the reports in between."""
     if connection.in_atomic_block or connection.vendor != "postgresql":
         yield connection
         return
@@ -235,8 +247,9 @@ def _update_if_ours(export: AuditExport, on, **values) -> None:
             raise ClaimLost
 
 
-def _report_progress(export: AuditExport, rows: int, *, on=None) -> None:
-    _update_if_ours(export, on or connection, rows_written=rows, heartbeat_at=timezone.now())
+def _report_progress(export: AuditExport, rows: int, *, size: int | None = None, on=None) -> None:
+    """Rows (and bytes) now safely in the file: what a later attempt resumes from."""
+    _update_if_ours(export, on or connection, rows_written=rows, file_size=size, heartbeat_at=timezone.now())
 
 
 def export_events(export: AuditExport):
@@ -347,66 +360,203 @@ def _portable(records):
         yield tuple(row)
 
 
-def _batches(records, progress):
-    """The records, a chunk at a time; `progress(rows so far)` every PROGRESS_EVERY rows and at the end."""
-    written = reported = 0
-    while batch := list(itertools.islice(records, CHUNK_SIZE)):
-        yield batch
-        written += len(batch)
-        if written - reported >= PROGRESS_EVERY:
-            progress(written)
-            reported = written
-    if written != reported:
-        progress(written)
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a file stands after its last complete batch: its rows, its bytes, the id of its last row."""
+
+    rows: int = 0
+    size: int = 0
+    last_id: int = 0
 
 
-def _write_csv(handle, records, progress) -> int:
-    # UTF-8 with a byte-order mark and ";": a French spreadsheet opens it right. csv writes None as an
-    # empty cell, numbers as str() does; everything else is text already. A chunk is formatted in memory
-    # and written at once: far fewer trips through the file's encoder than a write per line.
-    handle.write("\ufeff")
+def _copy_statement(events, *, is_csv: bool, after: int, limit: int | None) -> tuple[str, list]:
+    """`COPY ... TO STDOUT` of the rows after id `after` (the `limit` next ones, or all): export_rows'
+    cells, which PostgreSQL then writes exactly as the Python writer (`_python_batch`) would. Every cell
+    is an expression of the one query, so that parallel workers compute them too."""
+    columns = _columns(formula_safe=is_csv)
+    if is_csv:
+        # COPY writes an empty string as "" (NULL as nothing), the csv module writes both as nothing.
+        cells = {
+            f"export_{name}": value if name in NOT_TEXT else NullIf(value, Value(""), output_field=TextField())
+            for name, value in columns.items()
+        }
+    else:
+        # json.dumps(record, ensure_ascii=False) — '{"id": 1, "date_heure": "…", …}' — built by hand: the
+        # keys in HEADER order, values escaped by to_json as json.dumps escapes them; `details` is jsonb's
+        # own text, which json.dumps(json.loads(...)) gives back unchanged.
+        parts = []
+        for name, value in columns.items():
+            parts.append(Value(f'{", " if parts else "{"}"{name}": '))
+            if name != "details":
+                value = Cast(Func(value, function="to_json", output_field=TextField()), TextField())
+            parts.append(Coalesce(value, Value("null"), output_field=TextField()))
+        cells = {"export_line": Func(*parts, Value("}"), function="concat", output_field=TextField())}
+    rows = (events.filter(pk__gt=after) if after else events).order_by("pk").annotate(**cells).values_list(*cells)
+    sql, params = (rows[:limit] if limit else rows).query.sql_with_params()
+    return f"COPY ({sql}) TO STDOUT WITH ({CSV_COPY_OPTIONS if is_csv else JSONL_COPY_OPTIONS})", params
+
+
+def _row_id(line: bytes, *, is_csv: bool) -> int:
+    """The id that opens a line: `123;...` or `{"id": 123, ...`."""
+    return int(line.split(b";", 1)[0] if is_csv else line[len(b'{"id": ') :].split(b",", 1)[0])
+
+
+def _copy_batch(handle, events, *, is_csv: bool, after: int, limit: int | None, checkpoint=None) -> tuple[int, int]:
+    """Write the rows after id `after` (the `limit` next ones, or all) as PostgreSQL's COPY sends them,
+    calling `checkpoint(rows so far)` every BATCH_SIZE rows if given; return (rows, id of the last one)."""
+    statement, params = _copy_statement(events, is_csv=is_csv, after=after, limit=limit)
+    write = handle.write
+    # libpq hands over one whole row at a time, ending with "\n": a CSV line ends with CRLF (spreadsheets).
+    ending = b"\r\n" if is_csv else b"\n"
+    report_at = BATCH_SIZE if checkpoint else 0
+    rows, row = 0, None
+    with connection.cursor() as cursor, cursor.cursor.copy(statement, params) as copy:
+        # cursor.cursor is psycopg's own: COPY is not in the DB-API.
+        for rows, row in enumerate(copy, 1):  # noqa: B007 (both are used after the loop)
+            write(row[:-1])
+            write(ending)
+            if rows == report_at:
+                checkpoint(rows)
+                report_at += BATCH_SIZE
+    return (rows, _row_id(bytes(row), is_csv=is_csv)) if row is not None else (0, after)
+
+
+def _python_batch(handle, events, *, is_csv: bool, after: int, limit: int | None, checkpoint=None) -> tuple[int, int]:
+    """Write the rows after id `after` (the `limit` next ones, or all) from Python (SQLite, where `make run`
+    and `make test` run); return (rows, id of the last one). Called with a limit, it leaves `checkpoint`
+    to its caller. csv writes None as an empty cell and numbers as str() does; a chunk is formatted in
+    memory and written at once."""
+    records = export_rows(events.filter(pk__gt=after), formula_safe=is_csv)
+    records = (records[:limit] if limit else records).iterator(chunk_size=CHUNK_SIZE)
+    if connection.vendor != "postgresql":
+        records = _portable(records)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(HEADER)
-    written = 0
-    for batch in _batches(records, progress):
-        writer.writerows(batch)
-        handle.write(buffer.getvalue())
+    details = HEADER.index("details")
+    rows, last_id = 0, after
+    while chunk := list(itertools.islice(records, CHUNK_SIZE)):
+        if is_csv:
+            writer.writerows(chunk)
+        else:
+            for row in chunk:
+                record = dict(zip(HEADER, row, strict=True))
+                record["details"] = json.loads(row[details]) if row[details] is not None else None
+                buffer.write(json.dumps(record, ensure_ascii=False))
+                buffer.write("\n")
+        handle.write(buffer.getvalue().encode())
         buffer.seek(0)
         buffer.truncate()
-        written += len(batch)
-    handle.write(buffer.getvalue())
-    return written
+        rows, last_id = rows + len(chunk), chunk[-1][0]
+    return rows, last_id
 
 
-def _write_jsonl(handle, records, progress) -> int:
-    written = 0
-    details = HEADER.index("details")
-    for batch in _batches(records, progress):
-        for row in batch:
-            record = dict(zip(HEADER, row, strict=True))
-            record["details"] = json.loads(row[details]) if row[details] is not None else None
-            handle.write(json.dumps(record, ensure_ascii=False))
-            handle.write("\n")
-        written += len(batch)
-    return written
+def _batch_writer():
+    """PostgreSQL writes the bytes itself (COPY); other databases get the Python writer."""
+    return _copy_batch if connection.vendor == "postgresql" else _python_batch
 
 
-def _write_file(export: AuditExport, path: Path) -> tuple[int, int]:
-    """Write every row of the export to `path`; return (rows, bytes)."""
+def _resume_point(export: AuditExport, events, previous, *, is_csv: bool) -> Checkpoint:
+    """Where the previous attempt's file (open, or None) can be carried on from: the rows and bytes of
+    its last progress report (made once they were on disk), provided its last row is, byte for byte, the
+    row that comes at that rank now. Otherwise (no file, too short, another row): from the start."""
+    rows, size = export.rows_written, export.file_size or 0
+    if previous is None or not rows or os.fstat(previous.fileno()).st_size < size:
+        return Checkpoint()
+    last_id = next(iter(events.order_by("pk").values_list("pk", flat=True)[rows - 1 : rows]), None)
+    if last_id is None:
+        return Checkpoint()
+    expected = io.BytesIO()
+    _batch_writer()(expected, events, is_csv=is_csv, after=last_id - 1, limit=1)
+    tail = expected.getvalue()
+    if not tail or len(tail) > size:
+        return Checkpoint()
+    previous.seek(size - len(tail))
+    if previous.read(len(tail)) != tail:
+        return Checkpoint()
+    return Checkpoint(rows=rows, size=size, last_id=last_id)
+
+
+def _copy_prefix(source, handle, size: int) -> None:
+    """The first `size` bytes of `source` into `handle` (empty): in the kernel where it can (no trip
+    through Python, and a mere reference to the same blocks on file systems that share them)."""
+    copied = 0
+    with contextlib.suppress(OSError):  # not across file systems on older kernels, nor on every system
+        while copied < size:
+            step = os.copy_file_range(source.fileno(), handle.fileno(), size - copied, copied, copied)
+            if not step:
+                break
+            copied += step
+    source.seek(copied)
+    handle.seek(copied)
+    while copied < size and (block := source.read(min(1 << 20, size - copied))):
+        handle.write(block)
+        copied += len(block)
+    if copied != size:
+        raise OSError(f"The previous attempt's file ended after {copied} bytes, not {size}.")
+
+
+def _open_or_none(path: Path):
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        return None
+
+
+def _write_file(export: AuditExport, path: Path, *, previous: Path | None = None) -> tuple[int, int]:
+    """Write every row of the export to `path` in id order, carrying on from `previous` (the previous
+    attempt's file) where it can; return (rows, bytes). Every BATCH_SIZE rows the file is synced, then
+    the rows and bytes reported: what a later attempt resumes from."""
     events = export_events(export)
     is_csv = export.format == AuditExport.Format.CSV
-    writer = _write_csv if is_csv else _write_jsonl
-    with _progress_connection() as side, transaction.atomic():
-        # The cursor streams within this (read-only) transaction; progress commits on `side`.
-        _update_if_ours(export, side, total_rows=events.count(), heartbeat_at=timezone.now())
-        records = export_rows(events, formula_safe=is_csv).iterator(chunk_size=CHUNK_SIZE)
-        if connection.vendor != "postgresql":
-            records = _portable(records)
-        with path.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
-            written = writer(handle, records, lambda count: _report_progress(export, count, on=side))
+    write_batch = _batch_writer()
+    with contextlib.ExitStack() as stack:
+        handle = stack.enter_context(path.open("wb", buffering=1 << 20))
+        source = _open_or_none(previous) if previous else None
+        if source is not None:
+            stack.enter_context(source)
+        start = _resume_point(export, events, source, is_csv=is_csv)
+        if start.rows:
+            _copy_prefix(source, handle, start.size)
+        elif is_csv:
+            handle.write(CSV_HEADER)
+        if previous:
+            previous.unlink(missing_ok=True)  # ours holds what it had to give
+        side = stack.enter_context(_progress_connection())
+        _update_if_ours(
+            export,
+            side,
+            total_rows=events.count(),
+            rows_written=start.rows,
+            file_size=start.size or None,
+            heartbeat_at=timezone.now(),
+        )
+        # With a connection of its own for the reports, one statement for every row: PostgreSQL plans it
+        # as the whole query it is (a LIMIT per batch can make it sort everything left, batch after batch).
+        streaming = side is not connection
+        written, after = start.rows, start.last_id
+
+        def synced(rows: int) -> None:
             handle.flush()
             os.fsync(handle.fileno())
+            _report_progress(export, written + rows, size=handle.tell(), on=side)
+
+        while True:
+            rows, after = write_batch(
+                handle,
+                events,
+                is_csv=is_csv,
+                after=after,
+                limit=None if streaming else BATCH_SIZE,
+                checkpoint=synced if streaming else None,
+            )
+            if rows:
+                synced(rows)
+            else:
+                handle.flush()
+                os.fsync(handle.fileno())
+            written += rows
+            if streaming or rows < BATCH_SIZE:
+                break
     return written, path.stat().st_size
 
 
@@ -444,11 +594,13 @@ def audit_export_write(*, export_id: int) -> AuditExport | None:
         return None
     directory = export_directory()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for leftover in directory.glob(f"{export.public_id}.*{TEMPORARY_SUFFIX}"):
-        leftover.unlink(missing_ok=True)  # an earlier attempt's partial file: this one starts over
     path = temporary_path(export, export.attempts)
+    previous = temporary_path(export, export.attempts - 1)  # this one carries on from it, if it can
+    for leftover in directory.glob(f"{export.public_id}.*{TEMPORARY_SUFFIX}"):
+        if leftover != previous:
+            leftover.unlink(missing_ok=True)
     try:
-        written, size = _write_file(export, path)
+        written, size = _write_file(export, path, previous=previous)
         now = timezone.now()
         with transaction.atomic():
             locked = _ours(export).select_for_update(of=("self",)).first()
@@ -484,10 +636,11 @@ def audit_export_write(*, export_id: int) -> AuditExport | None:
         return None
     except ExportRefused as error:
         path.unlink(missing_ok=True)
+        previous.unlink(missing_ok=True)
         _record_failure(export, error)
         return None
     except Exception as error:
-        path.unlink(missing_ok=True)
+        # The file stays: the next attempt carries on after its last reported batch.
         logger.exception("Audit export %s failed (attempt %s)", export.pk, export.attempts)
         _record_failure(export, error)
         raise

@@ -111,7 +111,11 @@ class AuditEventFilterSet(AuditPeriodFilterSet):
         label="Bénéficiaire (n° allocataire ou identifiant du dossier)", method="filter_beneficiary", max_length=64
     )
     action = django_filters.MultipleChoiceFilter(
-        label="Action", choices=AuditEvent.Action.choices, widget=forms.CheckboxSelectMultiple, distinct=False
+        label="Action",
+        choices=AuditEvent.Action.choices,
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
+        method="filter_action",
     )
     type_objet = django_filters.CharFilter(label="Type d'objet", field_name="object_type", max_length=50)
     objet = django_filters.CharFilter(label="Identifiant de l'objet", field_name="object_id", max_length=64)
@@ -124,6 +128,12 @@ class AuditEventFilterSet(AuditPeriodFilterSet):
         # stored username ignoring case would read every row. Users are never deleted (PROTECT).
         user_ids = User.objects.filter(username__iexact=value.strip()).values_list("pk", flat=True)
         return queryset.filter(actor_id__in=list(user_ids))
+
+    def filter_action(self, queryset: QuerySet, name, value):
+        # `action IN (...)`, which the index (action, occurred_at) serves as one Index Cond; the default
+        # `action = a OR action = b` is a Filter on every entry of that index (66 ms instead of 3 for the
+        # bounded count of two actions over 2 million events).
+        return queryset.filter(action__in=value)
 
     def filter_structure(self, queryset: QuerySet, name, value):
         # actor_structures keeps the names of the actor's structures at that moment, ", "-separated.

@@ -12,6 +12,7 @@ from unittest import mock
 import pytest
 from celery.exceptions import Retry
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -215,6 +216,174 @@ def test_the_task_runs_eagerly_after_the_commit(auditor, referent, django_captur
     export.refresh_from_db()
     assert export.status == AuditExport.Status.DONE
     assert json.loads(written(export).splitlines()[0])["id"] == event.pk
+
+
+def tricky_event(referent):
+    """An event whose cells hold everything a writer could get wrong."""
+    return record(
+        Action.SHARE,
+        referent,
+        object_type="@note",
+        object_id='-1;"2"',
+        reason='=HYPERLINK("x")\r\nsuite; élève « ça »',
+        details={"chemin": "C:\\dossier\\n", "cité": 'il a dit "non"', "lignes": "a\nb\tc", "vide": ""},
+    )
+
+
+def python_written(export: AuditExport) -> bytes:
+    """The file as the Python writer (SQLite's) writes it, on any database."""
+    with mock.patch.object(audit_exports, "_batch_writer", return_value=audit_exports._python_batch):
+        copy = AuditExport.objects.create(
+            requested_by=export.requested_by,
+            format=export.format,
+            filters=export.filters,
+            last_event_id=export.last_event_id,
+        )
+        audit_export_write(export_id=copy.pk)
+    return written(copy)
+
+
+def test_tricky_cells_are_written_byte_for_byte(auditor):
+    referent = member(Role.REFERENT, username='dupont;"jr"\nbis', structure=StructureFactory(name="MDS Nord"))
+    event = tricky_event(referent)
+    record(Action.LOGIN, referent, reason="")  # empty cells are empty, not ""
+    export = request_export(auditor, utilisateur='dupont;"jr"\nbis')
+
+    audit_export_write(export_id=export.pk)
+
+    content = written(export)
+    assert content.startswith("\ufeffid;date_heure;utilisateur_id;".encode())
+    text = content.decode("utf-8-sig")
+    assert f"\r\n{event.pk};" in text and ';"dupont;""jr""\nbis";MDS Nord;referent;share;' in text
+    assert ';\'@note;"\'-1;""2""";' in text, "formula-like cells get a quote, then CSV quoting"
+    assert ';"\'=HYPERLINK(""x"")\r\nsuite; élève « ça »";' in text
+    login_line = text.split("\r\n")[-2]
+    assert ";200;;;;;;;;;{};" in login_line, "an empty cell is empty, not quoted"
+    (row, login) = csv_rows(content)
+    assert row["motif"] == '\'=HYPERLINK("x")\r\nsuite; élève « ça »'
+    assert json.loads(row["details"])["chemin"] == "C:\\dossier\\n" and login["motif"] == ""
+    assert content == python_written(export), "COPY writes what Python's csv module writes"
+
+
+def test_jsonl_values_with_backslashes_quotes_and_newlines_parse_back_unchanged(auditor, referent):
+    event = tricky_event(referent)
+    export = request_export(auditor, format="jsonl")
+
+    audit_export_write(export_id=export.pk)
+
+    content = written(export)
+    lines = content.decode("utf-8").split("\n")
+    assert lines[-1] == "" and len(lines) == 2, "one object per line, each ending with a newline"
+    item = json.loads(lines[0])
+    assert list(item) == HEADER and item["id"] == event.pk
+    assert item["details"] == {"chemin": "C:\\dossier\\n", "cité": 'il a dit "non"', "lignes": "a\nb\tc", "vide": ""}
+    assert item["motif"] == '=HYPERLINK("x")\r\nsuite; élève « ça »', "no formula quote in JSON"
+    assert (item["objet"], item["type_objet"], item["adresse_ip"]) == ('-1;"2"', "@note", None)
+    assert content == python_written(export), "PostgreSQL writes what json.dumps writes"
+
+
+@pytest.mark.parametrize("format", ["csv", "jsonl"])
+@pytest.mark.parametrize("count", [3, 6, 7])
+def test_batches_end_exactly_at_the_batch_size_without_losing_or_repeating_rows(auditor, referent, format, count):
+    events = [record(Action.VIEW_LIST, referent) for _ in range(count)]
+    export = request_export(auditor, format=format)
+
+    with (
+        mock.patch.object(audit_exports, "BATCH_SIZE", 3),
+        mock.patch.object(audit_exports, "_report_progress", wraps=audit_exports._report_progress) as report,
+    ):
+        audit_export_write(export_id=export.pk)
+
+    content = written(export)
+    ids = (
+        [row["id"] for row in csv_rows(content)]
+        if format == "csv"
+        else [str(json.loads(line)["id"]) for line in content.splitlines()]
+    )
+    assert ids == [str(event.pk) for event in events]
+    assert [call.args[1] for call in report.call_args_list] == list(range(3, count + 1, 3)) + (
+        [count] if count % 3 else []
+    )
+    export.refresh_from_db()
+    assert export.rows_written == export.total_rows == count and export.file_size == len(content)
+
+
+def crash_after(batches: int):
+    """A batch writer that dies after `batches` batches, as a killed worker would."""
+    real = audit_exports._batch_writer()
+    calls = []
+
+    def writer(*args, **kwargs):
+        calls.append(kwargs["after"])
+        if len(calls) > batches:
+            raise OSError("tué")
+        return real(*args, **kwargs)
+
+    writer.calls = calls
+    return writer
+
+
+@pytest.mark.parametrize("format", ["csv", "jsonl"])
+def test_a_later_attempt_carries_on_after_the_last_reported_batch(auditor, referent, format):
+    events = [record(Action.VIEW_LIST, referent, details={"n": n, "\\": "\n"}) for n in range(7)]
+    export = request_export(auditor, format=format)
+    expected = python_written(export)
+
+    with mock.patch.object(audit_exports, "BATCH_SIZE", 3):
+        with mock.patch.object(audit_exports, "_batch_writer", return_value=crash_after(2)), pytest.raises(OSError):
+            audit_export_write(export_id=export.pk)
+        export.refresh_from_db()
+        assert (export.status, export.attempts, export.rows_written) == ("queued", 1, 6)
+        assert (export_directory() / f"{export.public_id}.1.part").stat().st_size == export.file_size
+
+        again = crash_after(10)
+        with mock.patch.object(audit_exports, "_batch_writer", return_value=again):
+            audit_export_write(export_id=export.pk)
+
+    # Its sixth row checked (rendered again), then one batch left, after it.
+    assert again.calls == [events[5].pk - 1, events[5].pk]
+    assert written(export) == expected
+    export.refresh_from_db()
+    assert (export.status, export.attempts, export.rows_written) == ("done", 2, 7)
+    assert not list(export_directory().glob("*.part")), "the previous attempt's file is gone"
+
+
+def test_a_previous_file_that_does_not_end_with_the_expected_row_is_started_over(auditor, referent):
+    events = [record(Action.VIEW_LIST, referent) for _ in range(5)]
+    export = request_export(auditor)
+    expected = python_written(export)
+    with mock.patch.object(audit_exports, "BATCH_SIZE", 2):
+        with mock.patch.object(audit_exports, "_batch_writer", return_value=crash_after(1)), pytest.raises(OSError):
+            audit_export_write(export_id=export.pk)
+        partial = export_directory() / f"{export.public_id}.1.part"
+        partial.write_bytes(partial.read_bytes().replace(str(events[1].pk).encode(), b"999999"))
+
+        again = crash_after(10)
+        with mock.patch.object(audit_exports, "_batch_writer", return_value=again):
+            audit_export_write(export_id=export.pk)
+
+    assert again.calls[:2] == [events[1].pk - 1, 0], "checked, then from the start"
+    assert written(export) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_streams_one_copy_and_reports_each_batch_on_its_own_connection(auditor, referent):
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    events = [record(Action.VIEW_LIST, referent) for _ in range(5)]
+    export = request_export(auditor)
+
+    with (
+        mock.patch.object(audit_exports, "BATCH_SIZE", 2),
+        mock.patch.object(audit_exports, "_copy_batch", wraps=audit_exports._copy_batch) as copy,
+        mock.patch.object(audit_exports, "_report_progress", wraps=audit_exports._report_progress) as report,
+    ):
+        audit_export_write(export_id=export.pk)
+
+    assert [call.kwargs["limit"] for call in copy.call_args_list] == [None], "one statement for every row"
+    assert [call.args[1] for call in report.call_args_list] == [2, 4, 5]
+    assert all(call.kwargs["on"] is not connection for call in report.call_args_list)
+    assert [int(row["id"]) for row in csv_rows(written(export))] == [event.pk for event in events]
 
 
 # Idempotence, claims, failures -------------------------------------------------------------------

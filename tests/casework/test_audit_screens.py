@@ -277,8 +277,8 @@ def test_the_search_runs_a_constant_number_of_queries(client, world, django_asse
             at=paris(2025, 4, 1, 8) + datetime.timedelta(minutes=i), actor=actors[i % 3], beneficiary=files[i % 3]
         )
     client.force_login(world.auditor)
-    # Session, user, BEGIN, memberships, COUNT, the page's rows with their file, the structures of the
-    # filter, COMMIT, then the session save (BEGIN, UPDATE, COMMIT).
+    # Session, user, BEGIN, memberships, COUNT (up to 10,001 events), the page's rows with their file, the
+    # structures of the filter, COMMIT, then the session save (BEGIN, UPDATE, COMMIT).
     with django_assert_max_num_queries(11 + AUDIT_QUERIES + HEADER_QUERIES):
         response = client.get(
             EVENTS_URL, {"du": "2025-04-01", "au": "2025-04-30", "beneficiaire": "", "utilisateur": ""}
@@ -298,6 +298,68 @@ def test_the_search_pages_keep_the_filters(client, world):
     assert "?du=2025-04-01&amp;au=2025-04-01&amp;page=2" in first.content.decode()
     assert len(listed(first)) == 50 and len(listed(second)) == 5
     assert listed(first).isdisjoint(listed(second))
+
+
+@pytest.fixture
+def count_limit(monkeypatch):
+    """The search counts up to 4 events (10,000 in the app): 5 events are "more than 4"."""
+    monkeypatch.setattr("casework.views.audit_screens.EVENTS_COUNT_LIMIT", 4)
+    monkeypatch.setattr("casework.views.audit_screens.EVENTS_PAGE_SIZE", 2)
+    return 4
+
+
+def test_beyond_the_count_limit_the_search_says_more_than_and_pages_through_the_most_recent(
+    client, world, count_limit
+):
+    events = [make_event(at=paris(2025, 4, 1, 8) + datetime.timedelta(minutes=i)) for i in range(5)]
+    client.force_login(world.auditor)
+
+    pages = [client.get(EVENTS_URL, {"au": "2025-04-30", "page": number}) for number in (1, 2, 3)]
+
+    page = pages[0].content.decode()
+    assert "Plus de 4 événements correspondant aux filtres" in page
+    assert "Les pages présentent les 4 plus récents" in page
+    assert "Tous les événements correspondant aux filtres ci-dessus (plus de 4)" in page
+    assert "?au=2025-04-30&amp;page=2" in page and "page=3" not in page
+    # Newest first, each once: the 4 most recent over two pages; page 3 does not exist and shows the last.
+    assert [listed(response) for response in pages] == [
+        {events[4].pk, events[3].pk},
+        {events[2].pk, events[1].pk},
+        {events[2].pk, events[1].pk},
+    ]
+    recorded = AuditEvent.objects.filter(action=AuditEvent.Action.VIEW_AUDIT).latest("pk")
+    assert recorded.details == {"count": 4, "count_exact": False, "filters": {"au": ["2025-04-30"], "page": ["3"]}}
+
+
+def test_a_narrower_search_shows_the_exact_count(client, world, count_limit):
+    for i in range(5):
+        make_event(at=paris(2025, 4, 1, 8) + datetime.timedelta(minutes=i), action=AuditEvent.Action.VIEW_FILE)
+    make_event(at=paris(2025, 4, 2, 8), action=AuditEvent.Action.DOWNLOAD)
+    make_event(at=paris(2025, 4, 2, 9), action=AuditEvent.Action.EMERGENCY_ACCESS)
+    client.force_login(world.auditor)
+
+    for filters, text in [
+        ({"au": "2025-04-01"}, "Plus de 4 événements"),
+        ({"au": "2025-04-30", "action": ["download", "emergency_access"]}, "2 événements"),
+        ({"du": "2025-04-02", "au": "2025-04-02"}, "2 événements"),
+        ({"au": "2025-04-30", "action": "emergency_access"}, "1 événement correspondant"),
+    ]:
+        page = client.get(EVENTS_URL, filters).content.decode()
+        assert text in page
+        assert ("Les pages présentent" in page) == text.startswith("Plus de")
+    recorded = AuditEvent.objects.filter(action=AuditEvent.Action.VIEW_AUDIT).latest("pk")
+    assert recorded.details["count"] == 1 and "count_exact" not in recorded.details
+
+
+def test_the_count_is_written_as_french_does(client, world, monkeypatch):
+    monkeypatch.setattr("casework.views.audit_screens.EVENTS_PAGE_SIZE", 1000)
+    for i in range(1000):
+        make_event(at=paris(2025, 4, 1, 8) + datetime.timedelta(seconds=i))
+    client.force_login(world.auditor)
+
+    page = client.get(EVENTS_URL, {"au": "2025-04-30"}).content.decode()
+
+    assert "1\xa0000 événements correspondant aux filtres" in page
 
 
 def test_the_search_is_itself_recorded_with_its_filters_and_count_not_its_results(client, world, trail):
