@@ -28,13 +28,16 @@ from django.db.models import (
     DateField,
     Exists,
     F,
+    FilteredRelation,
     Func,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.utils import timezone
 
 from accounts.models import Membership, Role, Structure, User
 from casework.models import Beneficiary, CaseworkSettings, Orientation, ReferentAssignment
@@ -51,7 +54,6 @@ from casework.querysets import (
     ORIENTATION_LATE,
     Deadlines,
     missed_appointments,
-    orientation_in_force,
     warning_aliases,
     warning_conditions,
 )
@@ -148,43 +150,128 @@ def _empty_counts() -> dict[str, int]:
     return {FILES: 0, **{key: 0 for key in WARNINGS}}
 
 
-def team_table(user: User, structures: list[Structure], deadlines: Deadlines) -> list[StructureTable]:
-    """One table per supervised structure: a row per referent working there today (files or not), a row
-    per former referent still holding files there, and the total."""
+NO_TRACK = "sans_orientation"  # the key of the files with no orientation in force, beside the tracks
+
+
+@dataclass
+class TeamCounts:
+    """What the one grouped query over the team's files returns (`team_counts`).
+
+    - `by_referent`: (structure id, referent id) → files with support ongoing and each indicator;
+    - `holders`: the people holding those files (names from the same query: no query for a former referent);
+    - `tracks`: files with support ongoing by the track of their orientation in force (NO_TRACK: none);
+    - `exits`: supports ended in each of the months of `month_starts`, oldest first.
+    """
+
+    by_referent: dict[tuple[int, int | None], dict[str, int]]
+    holders: dict[int, User]
+    tracks: dict[str, int]
+    exits: list[int]
+
+
+def _with_team_aliases(files: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]:
+    """`warning_aliases`, with the orientation in force read by a join rather than a subquery: the dashboard
+    also counts files by its track, and a unique constraint (`orientation_one_current_per_beneficiary`)
+    allows one decided orientation at most, so the join yields that subquery's row, read once per file."""
+    return files.alias(
+        orientation_in_force=FilteredRelation(
+            "orientations", condition=Q(orientations__status=Orientation.Status.DECIDED)
+        )
+    ).alias(
+        **{
+            **warning_aliases(),
+            "oriented_on": F("orientation_in_force__decided_on"),
+            "track": F("orientation_in_force__track"),
+        }
+    )
+
+
+def team_counts(user: User, structures: list[Structure], deadlines: Deadlines) -> TeamCounts:
+    """Every figure of the dashboard but the entries, in ONE grouped query with conditional aggregates
+    (`COUNT(*) FILTER (WHERE ...)` on PostgreSQL): per structure and referent, the files with support
+    ongoing, each indicator (`warning_conditions`, as the alerts and the caseload's "alerte" filter), the
+    tracks of the orientations in force and the supports ended in each of the last 12 months."""
     conditions = warning_conditions(deadlines)
-    counted = (
-        team_files(user, structures)
-        .filter(is_active=True)
-        .alias(**warning_aliases())
-        .values("current_structure", "current_referent")
-        .annotate(**{FILES: Count("pk")}, **{key: Count("pk", filter=conditions[key]) for key in WARNINGS})
+    months = month_starts(deadlines.today)
+    ongoing = Q(is_active=True)
+    ends = [*months[1:], deadlines.today + datetime.timedelta(days=1)]  # exits up to today included
+    figures = {
+        FILES: Count("pk", filter=ongoing),
+        **{key: Count("pk", filter=ongoing & conditions[key]) for key in WARNINGS},
+        **{f"track_{track}": Count("pk", filter=ongoing & Q(track=track)) for track in Orientation.Track.values},
+        f"track_{NO_TRACK}": Count("pk", filter=ongoing & Q(track__isnull=True)),
+        **{
+            f"exits_{index}": Count(
+                "pk", filter=Q(is_active=False, support_ended_on__gte=start, support_ended_on__lt=end)
+            )
+            for index, (start, end) in enumerate(zip(months, ends, strict=True))
+        },
+    }
+    files = team_files(user, structures).filter(
+        ongoing | Q(is_active=False, support_ended_on__gte=months[0], support_ended_on__lt=ends[-1])
+    )
+    rows = (
+        _with_team_aliases(files)
+        .values(
+            "current_structure",
+            "current_referent",
+            "current_referent__username",
+            "current_referent__first_name",
+            "current_referent__last_name",
+        )
+        .annotate(**figures)
         .order_by()
     )
-    counts = {
-        (row["current_structure"], row["current_referent"]): {key: row[key] for key in (FILES, *WARNINGS)}
-        for row in counted
-    }
+    counts = TeamCounts(
+        by_referent={},
+        holders={},
+        tracks=dict.fromkeys([*Orientation.Track.values, NO_TRACK], 0),
+        exits=[0] * len(months),
+    )
+    for row in rows:
+        referent_id = row["current_referent"]
+        counts.by_referent[(row["current_structure"], referent_id)] = {key: row[key] for key in (FILES, *WARNINGS)}
+        if referent_id is not None:
+            counts.holders[referent_id] = User(
+                pk=referent_id,
+                username=row["current_referent__username"],
+                first_name=row["current_referent__first_name"],
+                last_name=row["current_referent__last_name"],
+            )
+        for track in counts.tracks:
+            counts.tracks[track] += row[f"track_{track}"]
+        for index in range(len(months)):
+            counts.exits[index] += row[f"exits_{index}"]
+    return counts
+
+
+def team_table(
+    user: User, structures: list[Structure], deadlines: Deadlines, counts: TeamCounts | None = None
+) -> list[StructureTable]:
+    """One table per supervised structure: a row per referent working there today (files or not), a row
+    per former referent still holding files there (support ongoing), and the total. One query for the
+    referents, beside `team_counts` (run here when not given)."""
+    if counts is None:
+        counts = team_counts(user, structures, deadlines)
     members = (
         Membership.objects.active(on=deadlines.today)
         .filter(structure__in=structures, role=Role.REFERENT, user__is_active=True)
         .select_related("user")
     )
     referents = {(m.structure_id, m.user_id): m.user for m in members}
-    # Files may still be held by someone who no longer works in the structure (left, or only a supervisor).
-    former_ids = {referent_id for (_, referent_id) in counts if referent_id is not None} - {
-        referent_id for (_, referent_id) in referents
-    }
-    former = {u.pk: u for u in User.objects.filter(pk__in=former_ids)} if former_ids else {}
 
     tables = []
     for structure in structures:
         rows = []
         for (structure_id, referent_id), referent in referents.items():
             if structure_id == structure.pk:
-                rows.append(TeamRow(structure, referent, counts.get((structure_id, referent_id), _empty_counts())))
-        for (structure_id, referent_id), row_counts in counts.items():
-            if structure_id == structure.pk and (structure_id, referent_id) not in referents:
-                rows.append(TeamRow(structure, former.get(referent_id), row_counts, is_member=False))
+                rows.append(
+                    TeamRow(structure, referent, counts.by_referent.get((structure_id, referent_id), _empty_counts()))
+                )
+        # Files may still be held by someone who no longer works in the structure (left, or only a supervisor).
+        for (structure_id, referent_id), row_counts in counts.by_referent.items():
+            if structure_id == structure.pk and (structure_id, referent_id) not in referents and row_counts[FILES]:
+                rows.append(TeamRow(structure, counts.holders.get(referent_id), row_counts, is_member=False))
         rows.sort(key=_referent_order)
         total = _empty_counts()
         for row in rows:
@@ -204,19 +291,10 @@ def _referent_order(row: TeamRow):
 # --- The charts' figures ---------------------------------------------------------------------------------
 
 
-def files_by_track(user: User, structures: list[Structure]) -> list[tuple[str, int]]:
+def files_by_track(counts: TeamCounts) -> list[tuple[str, int]]:
     """Files with support ongoing by the track of their orientation in force (then the files not oriented)."""
-    counted = (
-        team_files(user, structures)
-        .filter(is_active=True)
-        .annotate(track=Subquery(orientation_in_force().values("track")[:1]))
-        .values("track")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    by_track = {row["track"]: row["count"] for row in counted}
-    figures = [(label, by_track.get(track, 0)) for track, label in Orientation.Track.choices]
-    figures.append(("Sans orientation en vigueur", by_track.get(None, 0)))
+    figures = [(label, counts.tracks[track]) for track, label in Orientation.Track.choices]
+    figures.append(("Sans orientation en vigueur", counts.tracks[NO_TRACK]))
     return figures
 
 
@@ -233,23 +311,28 @@ def month_starts(today: datetime.date, count: int = MONTHS_SHOWN) -> list[dateti
     return [datetime.date((index - back) // 12, (index - back) % 12 + 1, 1) for back in range(count - 1, -1, -1)]
 
 
-def monthly_flows(user: User, structures: list[Structure], deadlines: Deadlines) -> list[MonthFlow]:
+def monthly_flows(
+    user: User, structures: list[Structure], deadlines: Deadlines, counts: TeamCounts | None = None
+) -> list[MonthFlow]:
     """Entries into and exits from the team, month by month over the last 12 months.
 
     - entry: a file is assigned to a referent of one of the structures for the first time (its first
       assignment in that structure: a handover between colleagues is not an entry);
-    - exit: the support of a file of the structures ended (`support_ended_on`).
-    Counted among the files the user may read today.
+    - exit: the support of a file of the structures ended (`support_ended_on`, from `team_counts`).
+    Counted among the files the user may read today. One query (the entries), beside `team_counts`.
     """
+    if counts is None:
+        counts = team_counts(user, structures, deadlines)
     months = month_starts(deadlines.today)
-    flows = {month: MonthFlow(month) for month in months}
-    files = team_files(user, structures)
+    flows = {month: MonthFlow(month, exits=exits) for month, exits in zip(months, counts.exits, strict=True)}
     earlier_in_structure = ReferentAssignment.objects.filter(
         beneficiary=OuterRef("beneficiary"), structure=OuterRef("structure"), started_at__lt=OuterRef("started_at")
     )
+    # From midnight (local time) on the first day shown: a range on the column, which an index serves.
+    since = timezone.make_aware(datetime.datetime.combine(months[0], datetime.time.min))
     entries = (
         ReferentAssignment.objects.filter(
-            beneficiary__in=files.values("pk"), structure__in=structures, started_at__date__gte=months[0]
+            beneficiary__in=team_files(user, structures).values("pk"), structure__in=structures, started_at__gte=since
         )
         .filter(~Exists(earlier_in_structure))
         .annotate(month=TruncMonth("started_at"))
@@ -261,17 +344,6 @@ def monthly_flows(user: User, structures: list[Structure], deadlines: Deadlines)
         month = _as_date(row["month"])
         if month in flows:
             flows[month].entries = row["count"]
-    exits = (
-        files.filter(is_active=False, support_ended_on__gte=months[0], support_ended_on__lte=deadlines.today)
-        .annotate(month=TruncMonth("support_ended_on"))
-        .values("month")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    for row in exits:
-        month = _as_date(row["month"])
-        if month in flows:
-            flows[month].exits = row["count"]
     return list(flows.values())
 
 
@@ -455,10 +527,12 @@ class Dashboard:
 
 
 def team_dashboard(user: User, structures: list[Structure], deadlines: Deadlines) -> Dashboard:
+    """The dashboard's figures in three queries: `team_counts`, the referents, the entries."""
+    counts = team_counts(user, structures, deadlines)
     return Dashboard(
         deadlines=deadlines,
         structures=structures,
-        tables=team_table(user, structures, deadlines),
-        tracks=files_by_track(user, structures),
-        flows=monthly_flows(user, structures, deadlines),
+        tables=team_table(user, structures, deadlines, counts),
+        tracks=files_by_track(counts),
+        flows=monthly_flows(user, structures, deadlines, counts),
     )
