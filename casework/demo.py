@@ -36,6 +36,7 @@ from casework.models import (
     Appointment,
     Barrier,
     Beneficiary,
+    CaseworkSettings,
     Contract,
     Diagnostic,
     EmergencyAccess,
@@ -145,6 +146,14 @@ BENEFICIARY_COUNT = sum(account.caseload for account in ACCOUNTS) + AWAITING_ORI
 NEWCOMERS_LATE, NEWCOMERS_RECENT = 3, 2
 NEWCOMER_REFERENTS = ("demo.referent.1", "demo.referent.2")
 NEWCOMER_REASON = "Nouvel entrant : premier rendez-vous avant la décision d'orientation."
+
+# Files of the MDS Nord oriented longer ago than the Département's contract delay whose first contract is
+# still a draft, so that the supervisor's dashboard shows files oriented without a contract whatever the
+# day of the seed: the first ordinary file of each of these referents, chosen without the generator. Their
+# orientation was decided this many days beyond the delay (counted in days, as the delay is: "two months
+# ago" would be 59 days after a February).
+LATE_CONTRACT_REFERENTS = ("referente.nord", "demo.referent.2")
+LATE_CONTRACT_DAYS_BEYOND = (5, 95)
 
 # How a followed file has gone (the rest are ordinary, ongoing files).
 FOLLOWED = "followed"
@@ -778,6 +787,7 @@ class _File:
     note_users: list[tuple[Note, User]] = field(default_factory=list)
     shares: list[Share] = field(default_factory=list)
     emergency_accesses: list[EmergencyAccess] = field(default_factory=list)
+    late_contract: bool = False  # oriented longer ago than the contract delay, first contract still a draft
     # When each object was entered: created_at is backdated after the bulk inserts.
     entered_at: list[tuple[models.Model, datetime.datetime]] = field(default_factory=list)
     last_activity: datetime.datetime | None = None
@@ -789,7 +799,8 @@ class _File:
 
 class _Planner:
     """Draws the whole data set from one random generator, in a fixed order, so that a rerun draws
-    the same people (the database is only read for the accounts and structures)."""
+    the same people (the database is only read for the accounts, the structures and the Département's
+    contract delay)."""
 
     def __init__(
         self, *, structures: dict[str, Structure], departments: dict[str, Department], users: dict[str, User]
@@ -798,6 +809,7 @@ class _Planner:
         self.now = timezone.now()
         self.today = timezone.localdate()
         self.yesterday = self.today - datetime.timedelta(days=1)
+        self.contract_delay_days = CaseworkSettings.current().contract_delay_days
         self.structures = structures
         self.departments = departments
         self.users = users
@@ -841,9 +853,12 @@ class _Planner:
         profiles += [FOLLOWED] * (len(slots) - len(profiles))
         rng.shuffle(profiles)
         moves = self._plan_moves(slots, profiles)
+        late_contracts = self._plan_late_contracts(slots, profiles, moves)
 
         files = [
-            self._followed_file(self.keys[index], referent, structure, profiles[index], moves.get(index))
+            self._followed_file(
+                self.keys[index], referent, structure, profiles[index], moves.get(index), index in late_contracts
+            )
             for index, (referent, structure) in enumerate(slots)
         ]
         self._plan_stories(files)
@@ -864,6 +879,20 @@ class _Planner:
             referent = self.users[NEWCOMER_REFERENTS[position % len(NEWCOMER_REFERENTS)]]
             when = min(file.created_at + datetime.timedelta(days=1), self.now - datetime.timedelta(hours=1))
             self._assign(file, referent, self.structures["mds-nord"], when, NEWCOMER_REASON, self.supervisor)
+
+    def _plan_late_contracts(self, slots, profiles, moves: dict[int, _Move]) -> set[int]:
+        """The files oriented without a contract past the delay (LATE_CONTRACT_REFERENTS): the first
+        ordinary file (followed, never moved) of each referent in the plan's order."""
+        late = set()
+        for username in LATE_CONTRACT_REFERENTS:
+            late.add(
+                next(
+                    index
+                    for index, (referent, _) in enumerate(slots)
+                    if referent.username == username and profiles[index] == FOLLOWED and index not in moves
+                )
+            )
+        return late
 
     def _plan_moves(self, slots, profiles) -> dict[int, _Move]:
         """Pick the files whose referent changed, and who followed them before."""
@@ -1023,7 +1052,13 @@ class _Planner:
         return file
 
     def _followed_file(
-        self, key: tuple[str, str], referent: User, structure: Structure, profile: str, move: _Move | None
+        self,
+        key: tuple[str, str],
+        referent: User,
+        structure: Structure,
+        profile: str,
+        move: _Move | None,
+        late_contract: bool = False,
     ) -> _File:
         rng = self.rng
         today = self.today
@@ -1039,15 +1074,26 @@ class _Planner:
             cutoff_offset = rng.randint(95, 170) if profile == DORMANT_3M else rng.randint(185, 400)
             cutoff = past_end = today - datetime.timedelta(days=cutoff_offset)
             entry = self._days_ago(cutoff_offset + 150, 1460)
+        elif late_contract:
+            # Decided 15 to 45 days after the entry (below): between 5 and 95 days (LATE_CONTRACT_DAYS_BEYOND)
+            # beyond the delay, strictly before the day the dashboard counts from.
+            past_end = self.yesterday
+            low, high = LATE_CONTRACT_DAYS_BEYOND
+            entry = self._days_ago(self.contract_delay_days + low + 45, self.contract_delay_days + high + 15)
         else:
             past_end = self.yesterday
             entry = self._days_ago(300 if move or profile == SUSPENDED else 60, 1460)
         ongoing = profile in (FOLLOWED, SUSPENDED)  # has a future: planned steps and appointments
 
         beneficiary.rsa_entry_date = beneficiary.rsa_status_date = entry
-        beneficiary.sdd = rng.random() < 0.92
+        beneficiary.sdd = rng.random() < 0.92 or late_contract
         # The file arrives with the CAF/MSA monthly import, a few days after entering RSA.
-        file = _File(beneficiary, _at(entry + datetime.timedelta(days=rng.randint(2, 12)), 6), profile=profile)
+        file = _File(
+            beneficiary,
+            _at(entry + datetime.timedelta(days=rng.randint(2, 12)), 6),
+            profile=profile,
+            late_contract=late_contract,
+        )
         self._household(file)
 
         decided_on = entry + datetime.timedelta(days=rng.randint(15, 45))
@@ -1123,6 +1169,9 @@ class _Planner:
 
         # Contracts, with their objectives and actions.
         first_start = diagnostic_on + datetime.timedelta(days=rng.randint(7, 30))
+        if late_contract:
+            # The first contract is still being drafted, its signature planned in the coming weeks.
+            first_start = max(first_start, self.today + datetime.timedelta(days=14))
         self._contracts(file, profile, first_start, past_end, cutoff, holder, track_on, barriers, ongoing)
 
         # Other steps of the pathway.
@@ -1616,6 +1665,7 @@ class _Planner:
                 for index, file in enumerate(files)
                 if index not in taken
                 and file.profile == FOLLOWED
+                and not file.late_contract
                 and len(file.assignments) == 1
                 and file.assignments[0].referent == referent
                 and file.assignments[0].started_at < self.now - STORY_FILE_MIN_AGE
