@@ -11,6 +11,12 @@ MAKEFLAGS += --no-builtin-rules --no-print-directory
 
 PORT ?= 8000
 PYTEST_ARGS ?=
+# make bench / make loadtest (docs/performance.md)
+SCALE ?= small
+BENCH_ARGS ?=
+USERS ?= 50
+DURATION ?= 60
+LOADTEST_SCALE := $(if $(filter command line environment,$(origin SCALE)),$(SCALE),department)
 
 UV_VERSION := 0.13.8
 BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -25,11 +31,11 @@ MANAGE := $(PYTHON) manage.py
 # Whatever the caller's environment says, the project's environment is ./.venv.
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: help install run test test-browser lint worker deploy-check
+.PHONY: help install run test test-browser lint worker deploy-check bench loadtest
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
-	@echo "  Variables: PORT=$(PORT) (make run), PYTEST_ARGS='...' (make test)"
+	@echo "  Variables: PORT=$(PORT) (make run), PYTEST_ARGS='...' (make test), SCALE=small|department|national REFILL=1 (make bench), USERS=$(USERS) DURATION=$(DURATION) (make loadtest)"
 
 $(UV_STAMP):
 	@test -n "$(BOOTSTRAP_PYTHON)" || { echo "Python 3.11 is needed (python3.11 or python3 on PATH)." >&2; exit 1; }
@@ -74,3 +80,18 @@ deploy-check: install ## manage.py check --deploy with production settings; any 
 	DATABASE_URL=postgres:///test \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
 	$(MANAGE) check --deploy --fail-level WARNING
+
+define NEED_POSTGRES
+	@case "$${DATABASE_URL:-}" in \
+		postgres://*|postgresql://*) ;; \
+		*) echo "make $@ mesure PostgreSQL : donner DATABASE_URL, par exemple DATABASE_URL=postgres:///postgres make $@ (DATABASE_URL vaut « $${DATABASE_URL:-} »)." >&2; exit 2;; \
+	esac
+endef
+
+bench: install ## Benchmark at SCALE=small|department|national on PostgreSQL (its own database parcours_bench_SCALE)
+	$(NEED_POSTGRES)
+	$(PYTHON) -m bench.run --scale $(SCALE) $(if $(REFILL),--refill,) $(BENCH_ARGS)
+
+loadtest: install ## Load test (locust + gunicorn, loopback) on the department benchmark database: USERS, DURATION
+	$(NEED_POSTGRES)
+	$(PYTHON) -m bench.load --scale $(LOADTEST_SCALE) --users $(USERS) --duration $(DURATION)

@@ -1,0 +1,1 @@
+"""The benchmark: data generator (`bench.fill`) and measurement scripts."""

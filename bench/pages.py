@@ -1,0 +1,172 @@
+"""The pages the benchmark measures, for the personas of the filled database (bench/fill.py)."""
+
+import datetime
+
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from bench.measure import Result, measure
+from casework.permissions import visible_beneficiaries
+
+# Pairs of pages that must send the same number of statements: the same page for little and much data.
+SAME_QUERIES = [
+    ("fichier.gros", "fichier.moyen"),
+    ("liste.responsable.premiere", "liste.responsable.profonde"),
+    ("liste.referent.premiere", "liste.referent.filtres"),
+]
+
+
+def _client(username: str) -> Client:
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return client
+
+
+def _other_file(username: str, big_file: str) -> tuple[str, str]:
+    """A file the persona follows, other than the big one (an ordinary file: ~15 entries): its public id
+    and its last name (the referent's search term, which finds at least this file at every scale)."""
+    user = User.objects.get(username=username)
+    public_id, last_name = (
+        visible_beneficiaries(user)
+        .followed_by(user)
+        .exclude(public_id=big_file)
+        .order_by("last_name", "first_name", "pk")
+        .values_list("public_id", "last_name")[0]
+    )
+    return str(public_id), last_name
+
+
+def measure_all(meta: dict, *, reps: int) -> list[Result]:
+    personas = meta["personas"] if "personas" in meta else meta
+    referent, supervisor, team, auditor = (
+        personas["referent"],
+        personas["supervisor10"],
+        personas["supervisor_team"],
+        personas["auditor"],
+    )
+    big_file = str(meta["big_file"])
+    ordinary_file, referent_term = _other_file(referent, big_file)
+    caseload = reverse("casework:caseload")
+    search = reverse("casework:caseload_search")
+    filters = dict(meta["filters"])
+    referent_client, supervisor_client = _client(referent), _client(supervisor)
+    results: list[Result] = []
+
+    def run(name, persona, description, request, **kwargs):
+        print(f"  {name} ({persona})…", end=" ", flush=True)
+        result = measure(name, persona, description, request, reps=reps, **kwargs)
+        print(
+            f"médiane {result.median_ms:.1f} ms, p95 {result.p95_ms:.1f} ms, {result.queries} requêtes, "
+            f"plancher {result.floor_ms:.1f} ms",
+            flush=True,
+        )
+        results.append(result)
+
+    print("Pages :", flush=True)
+    # The caseload of a referent (the files they follow) and of a supervisor of 10 structures (all).
+    run("liste.referent.premiere", "referent", "Mes dossiers, première page", lambda: referent_client.get(caseload))
+    run(
+        "liste.referent.filtres",
+        "referent",
+        "Mes dossiers, trois filtres combinés",
+        lambda: referent_client.get(caseload, filters),
+    )
+    referent_client.post(search, {"q": referent_term})
+    run(
+        "liste.referent.recherche",
+        "referent",
+        "Mes dossiers, recherche d'un nom",
+        lambda: referent_client.get(caseload),
+    )
+    referent_client.post(search, {"effacer": "1"})
+
+    run(
+        "liste.responsable.premiere",
+        "supervisor10",
+        "Dossiers de 10 structures, première page",
+        lambda: supervisor_client.get(caseload),
+    )
+    deep = {"page": meta["deep_page"]}
+    run(
+        "liste.responsable.profonde",
+        "supervisor10",
+        f"Dossiers de 10 structures, page {meta['deep_page']}",
+        lambda: supervisor_client.get(caseload, deep),
+    )
+    run(
+        "liste.responsable.filtres",
+        "supervisor10",
+        "Dossiers de 10 structures, trois filtres combinés",
+        lambda: supervisor_client.get(caseload, filters),
+    )
+    supervisor_client.post(search, {"q": meta["search_term"]["term"]})
+    run(
+        "liste.responsable.recherche",
+        "supervisor10",
+        "Dossiers de 10 structures, recherche d'un nom",
+        lambda: supervisor_client.get(caseload),
+    )
+    supervisor_client.post(search, {"effacer": "1"})
+
+    # The file page: 500 events on the timeline, and an ordinary file.
+    run(
+        "fichier.gros",
+        "referent",
+        "Page d'un dossier de 500 événements",
+        lambda: referent_client.get(reverse("casework:file_detail", args=[big_file])),
+    )
+    run(
+        "fichier.moyen",
+        "referent",
+        "Page d'un dossier ordinaire",
+        lambda: referent_client.get(reverse("casework:file_detail", args=[ordinary_file])),
+    )
+    # Writing: a step, a note (each repetition adds one; the captured one is rolled back).
+    today = timezone.localdate().isoformat()
+    step = {"kind": "training", "date": today, "status": "done", "outcome": "Inscrite au CACES."}
+    run(
+        "ecriture.etape",
+        "referent",
+        "Enregistrer une étape",
+        lambda: referent_client.post(reverse("casework:step_create", args=[ordinary_file]), step),
+        ok=(302,),
+        writes=True,
+    )
+    note = {"body": "Entretien de suivi : démarches en cours.", "visibility": "private"}
+    run(
+        "ecriture.note",
+        "referent",
+        "Ajouter une note",
+        lambda: referent_client.post(reverse("casework:note_create", args=[ordinary_file]), note),
+        ok=(302,),
+        writes=True,
+    )
+
+    # The supervisor's dashboard for 40 referents.
+    team_client = _client(team)
+    run(
+        "tableau.equipe",
+        "supervisor_team",
+        "Tableau de bord de 40 référents",
+        lambda: team_client.get(reverse("casework:team_dashboard")),
+    )
+
+    # The auditor's search of the trail: the newest events, then one person over a month.
+    auditor_client = _client(auditor)
+    events = reverse("casework:audit_events")
+    run("audit.recherche", "auditor", "Journal d'audit, derniers événements", lambda: auditor_client.get(events))
+    end = timezone.localdate()
+    month = {
+        "utilisateur": referent,
+        "du": (end - datetime.timedelta(days=30)).isoformat(),
+        "au": end.isoformat(),
+    }
+    run(
+        "audit.recherche.filtree",
+        "auditor",
+        "Journal d'audit, une personne sur 30 jours",
+        lambda: auditor_client.get(events, month),
+    )
+    return results

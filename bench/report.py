@@ -1,0 +1,366 @@
+"""The benchmark's report: the table printed at the end of a run, the checks, and the generated part
+of docs/performance.md (tables of every scale in bench/results/, targets, growth chart)."""
+
+import json
+import math
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DOC = ROOT / "docs" / "performance.md"
+CHART = ROOT / "docs" / "performance-growth.svg"
+START, END = "<!-- bench:start (bench/report.py writes this part) -->", "<!-- bench:end -->"
+SCALE_ORDER = ["small", "department", "national"]
+FILES = {"small": 10_000, "department": 100_000, "national": 1_000_000}
+
+# Issue 8's targets (department scale).
+MAX_QUERIES = 12
+MAX_MEDIAN_MS = 50
+MAX_FLOOR_RATIO = 3
+TARGET_PAGES = ("liste.", "fichier.", "tableau.")
+DEEP_PAIR = ("liste.responsable.premiere", "liste.responsable.profonde")
+MIN_COPY_RATIO = 0.5
+MAX_EXPORT_MIB = 200
+MAX_IMPORT_SECONDS = 60
+MAX_GROWTH = 2
+LOAD_P95_MS = 250
+# Pages drawn on the growth chart.
+CHART_PAGES = [
+    "liste.referent.premiere",
+    "liste.responsable.premiere",
+    "liste.responsable.profonde",
+    "fichier.gros",
+    "tableau.equipe",
+    "audit.recherche",
+]
+
+
+def load(scale: str) -> dict | None:
+    path = RESULTS / f"{scale}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def load_test() -> dict | None:
+    path = RESULTS / "load-department.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def print_table(report: dict) -> None:
+    print(f"\n{'page':32} {'médiane':>9} {'p95':>9} {'requêtes':>9} {'plancher':>9} {'ratio':>6}")
+    for page in report["pages"]:
+        ratio = f"{page['ratio']:.1f}" if page["ratio"] else "-"
+        print(
+            f"{page['name']:32} {page['median_ms']:>7.1f}ms {page['p95_ms']:>7.1f}ms {page['queries']:>9} "
+            f"{page['floor_ms']:>7.1f}ms {ratio:>6}"
+        )
+
+
+def check_query_counts(report: dict) -> list[str]:
+    """Pages whose statement count depends on the data: a pair of the same page on little and much data
+    in this run, or the same page in another scale's committed results."""
+    from bench.pages import SAME_QUERIES
+
+    counts = {page["name"]: page["queries"] for page in report["pages"]}
+    problems = [
+        f"{a} : {counts[a]} requêtes, {b} : {counts[b]}"
+        for a, b in SAME_QUERIES
+        if a in counts and b in counts and counts[a] != counts[b]
+    ]
+    for scale in SCALE_ORDER:
+        other = load(scale) if scale != report["scale"] else None
+        if other is None:
+            continue
+        for page in other["pages"]:
+            mine = counts.get(page["name"])
+            if mine is not None and mine != page["queries"]:
+                problems.append(
+                    f"{page['name']} : {mine} requêtes à l'échelle {report['scale']}, "
+                    f"{page['queries']} à l'échelle {scale} (bench/results/{scale}.json)"
+                )
+    return problems
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",")
+
+
+def _int(value: float) -> str:
+    return f"{round(value):,}".replace(",", "\u202f")
+
+
+def targets(report: dict, small: dict | None, load: dict | None) -> list[tuple[str, str, str]]:
+    """(target, measured, met/missed) for a department-scale report."""
+    rows = []
+    pages = {page["name"]: page for page in report["pages"]}
+    for page in report["pages"]:
+        if not page["name"].startswith(TARGET_PAGES):
+            continue
+        ok = page["queries"] <= MAX_QUERIES
+        rows.append(
+            (f"{page['name']} : ≤ {MAX_QUERIES} requêtes", str(page["queries"]), "atteint" if ok else "manqué")
+        )
+        ok = page["median_ms"] <= MAX_MEDIAN_MS
+        rows.append(
+            (
+                f"{page['name']} : médiane ≤ {MAX_MEDIAN_MS} ms",
+                f"{_ms(page['median_ms'])} ms",
+                "atteint" if ok else "manqué",
+            )
+        )
+        if page["ratio"] is not None:
+            ok = page["ratio"] <= MAX_FLOOR_RATIO
+            rows.append(
+                (
+                    f"{page['name']} : ≤ {MAX_FLOOR_RATIO} × le plancher",
+                    f"{_ms(page['ratio'])} ×",
+                    "atteint" if ok else "manqué",
+                )
+            )
+    first, deep = (pages.get(name) for name in DEEP_PAIR)
+    if first and deep:
+        factor = deep["median_ms"] / first["median_ms"]
+        rows.append(("page profonde ≤ 2 × la première", f"{_ms(factor)} ×", "atteint" if factor <= 2 else "manqué"))
+    if small:
+        before = {page["name"]: page for page in small["pages"]}
+        worst = max(
+            (page["median_ms"] / before[page["name"]]["median_ms"], page["name"])
+            for page in report["pages"]
+            if page["name"] in before and page["name"].startswith(TARGET_PAGES)
+        )
+        rows.append(
+            (
+                f"croissance de 10 000 à 100 000 dossiers < {MAX_GROWTH} × (pire page)",
+                f"{_ms(worst[0])} × ({worst[1]})",
+                "atteint" if worst[0] < MAX_GROWTH else "manqué",
+            )
+        )
+    jobs = report.get("jobs", {})
+    if "export" in jobs:
+        export = jobs["export"]
+        ok = export["copy_ratio"] >= MIN_COPY_RATIO
+        rows.append(
+            (
+                "export : ≥ la moitié du débit de COPY",
+                f"{_ms(export['copy_ratio'] * 100)} %",
+                "atteint" if ok else "manqué",
+            )
+        )
+        ok = export["peak_mib"] < MAX_EXPORT_MIB
+        rows.append(
+            (
+                f"export : mémoire < {MAX_EXPORT_MIB} Mo",
+                f"{_ms(export['peak_mib'])} Mio",
+                "atteint" if ok else "manqué",
+            )
+        )
+    if "import" in jobs:
+        imported = jobs["import"]
+        ok = imported["seconds"] < MAX_IMPORT_SECONDS
+        rows.append(
+            (
+                f"import de {_int(imported['rows'])} lignes < {MAX_IMPORT_SECONDS} s",
+                f"{_ms(imported['seconds'])} s",
+                "atteint" if ok else "manqué",
+            )
+        )
+    if load:
+        ok = load["errors"] == 0
+        rows.append(("test de charge : aucune erreur", str(load["errors"]), "atteint" if ok else "manqué"))
+        ok = load["p95_ms"] <= LOAD_P95_MS
+        rows.append(
+            (f"test de charge : p95 ≤ {LOAD_P95_MS} ms", f"{_ms(load['p95_ms'])} ms", "atteint" if ok else "manqué")
+        )
+    return rows
+
+
+def _scale_section(report: dict) -> list[str]:
+    machine = report["machine"]
+    data = report.get("data", {})
+    lines = [
+        f"### Échelle `{report['scale']}`",
+        "",
+        f"Commande : `{report['command']}` — commit `{report['commit']}`, {report['date']}, "
+        f"{report['reps']} répétitions par page après 3 requêtes de chauffe ; "
+        f"durée totale {report['duration_seconds']} s"
+        + (f" (remplissage {report['fill_seconds']} s)" if report.get("fill_seconds") else "")
+        + ".",
+        "",
+        f"Machine : {machine['cpu']}, {machine['cores']} cœurs, {machine['memory_gib']} Gio ; PostgreSQL "
+        f"{machine['postgresql']} (shared_buffers {machine['shared_buffers']}) ; Python {machine['python']}.",
+        "",
+    ]
+    if data:
+        lines += ["Données : " + ", ".join(f"{name} {_int(count)}" for name, count in data.items()) + ".", ""]
+    lines += [
+        "| Page | Personne | Médiane | p95 | Requêtes | Plancher | Page / plancher |",
+        "|---|---|--:|--:|--:|--:|--:|",
+    ]
+    for page in report["pages"]:
+        ratio = f"{_ms(page['ratio'])} ×" if page["ratio"] else "–"
+        lines.append(
+            f"| {page['description']} (`{page['name']}`) | {page['persona']} | {_ms(page['median_ms'])} ms | "
+            f"{_ms(page['p95_ms'])} ms | {page['queries']} | {_ms(page['floor_ms'])} ms | {ratio} |"
+        )
+    jobs = report.get("jobs", {})
+    if jobs:
+        lines += [
+            "",
+            "| Tâche | Lignes | Durée | Lignes/s | COPY lignes/s | Part de COPY | Mémoire de pointe |",
+            "|---|--:|--:|--:|--:|--:|--:|",
+        ]
+        for name, label in (("export", "Export CSV du journal d'audit"), ("import", "Import CSV (création)")):
+            if name in jobs:
+                job = jobs[name]
+                lines.append(
+                    f"| {label} | {_int(job['rows'])} | {_ms(job['seconds'])} s | {_int(job['rows_per_second'])} | "
+                    f"{_int(job['copy_rows_per_second'])} | {_ms(job['copy_ratio'] * 100)} % | "
+                    f"{_ms(job['peak_mib'])} Mio |"
+                )
+    return lines + [""]
+
+
+def _load_section(load: dict) -> list[str]:
+    lines = [
+        "### Test de charge (`department`)",
+        "",
+        f"Commande : `{load['command']}` — commit `{load['commit']}`, {load['date']} : {load['users']} utilisateurs "
+        f"simulés pendant {load['duration_seconds']} s, gunicorn ({load['server']}) sur 127.0.0.1.",
+        "",
+        f"**{_ms(load['requests_per_second'])} requêtes/s**, {_int(load['requests'])} requêtes, "
+        f"**{load['errors']} erreur(s)** ; latence p50 {_ms(load['p50_ms'])} ms, **p95 {_ms(load['p95_ms'])} ms**, "
+        f"p99 {_ms(load['p99_ms'])} ms.",
+        "",
+        "| Requête | Nombre | Erreurs | p50 | p95 | p99 |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for row in load["endpoints"]:
+        lines.append(
+            f"| {row['name']} | {_int(row['requests'])} | {row['errors']} | {_ms(row['p50_ms'])} ms | "
+            f"{_ms(row['p95_ms'])} ms | {_ms(row['p99_ms'])} ms |"
+        )
+    return lines + [""]
+
+
+def growth_chart(reports: list[dict]) -> str:
+    """An SVG line chart of each page's median against the number of files (log scale), with its values."""
+    width, height, left, right, top, bottom = 760, 380, 70, 250, 30, 50
+    scales = [report for report in reports if report["scale"] in FILES]
+    xs = [FILES[report["scale"]] for report in scales]
+    values = {
+        name: [next((p["median_ms"] for p in report["pages"] if p["name"] == name), None) for report in scales]
+        for name in CHART_PAGES
+    }
+    top_value = max([v for series in values.values() for v in series if v] + [1])
+    y_max = 10 ** math.ceil(math.log10(top_value)) if top_value > 0 else 10
+    y_max = next(step for step in (y_max / 5, y_max / 2, y_max) if step >= top_value)
+    x_min, x_max = math.log10(10_000) - 0.15, math.log10(1_000_000) + 0.15
+
+    def x(files: int) -> float:
+        return left + (math.log10(files) - x_min) / (x_max - x_min) * (width - left - right)
+
+    def y(ms: float) -> float:
+        return top + (1 - ms / y_max) * (height - top - bottom)
+
+    dashes = ["", "6 3", "2 3", "10 4 2 4", "1 6", "12 3"]
+    markers = ["circle", "square", "triangle", "diamond", "circle-open", "square-open"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'role="img" aria-labelledby="titre desc" font-family="sans-serif" font-size="12">',
+        '<title id="titre">Temps médian des pages selon le nombre de dossiers</title>',
+        '<desc id="desc">Échelle logarithmique du nombre de dossiers ; les valeurs sont écrites à chaque point '
+        "et reprises dans le tableau de docs/performance.md.</desc>",
+        '<rect width="100%" height="100%" fill="#fff"/>',
+    ]
+    for fraction in (0, 0.25, 0.5, 0.75, 1):
+        value = y_max * fraction
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left - 8}" y="{y(value) + 4:.1f}" text-anchor="end">{_ms(value)} ms</text>')
+    for files in FILES.values():
+        parts.append(f'<text x="{x(files):.1f}" y="{height - bottom + 20}" text-anchor="middle">{_int(files)}</text>')
+    parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 10}" text-anchor="middle">dossiers</text>')
+    for index, (name, series) in enumerate(values.items()):
+        points = [(x(files), y(ms), ms) for files, ms in zip(xs, series, strict=True) if ms is not None]
+        if not points:
+            continue
+        dash = f' stroke-dasharray="{dashes[index % len(dashes)]}"' if dashes[index % len(dashes)] else ""
+        path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="#1f3b57" stroke-width="2"{dash}/>')
+        for px, py, ms in points:
+            parts.append(_marker(markers[index % len(markers)], px, py))
+            parts.append(f'<text x="{px + 7:.1f}" y="{py - 6:.1f}">{_ms(ms)}</text>')
+        legend_y = top + 20 * index
+        lx = width - right + 20
+        parts.append(
+            f'<line x1="{lx}" x2="{lx + 30}" y1="{legend_y}" y2="{legend_y}" stroke="#1f3b57" stroke-width="2"{dash}/>'
+        )
+        parts.append(_marker(markers[index % len(markers)], lx + 15, legend_y))
+        parts.append(f'<text x="{lx + 38}" y="{legend_y + 4}">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def _marker(kind: str, px: float, py: float) -> str:
+    fill = "#fff" if kind.endswith("-open") else "#1f3b57"
+    if kind.startswith("circle"):
+        return f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="{fill}" stroke="#1f3b57"/>'
+    if kind.startswith("square"):
+        return f'<rect x="{px - 4:.1f}" y="{py - 4:.1f}" width="8" height="8" fill="{fill}" stroke="#1f3b57"/>'
+    if kind == "triangle":
+        points = f"{px:.1f},{py - 5:.1f} {px - 5:.1f},{py + 4:.1f} {px + 5:.1f},{py + 4:.1f}"
+    else:
+        points = f"{px:.1f},{py - 5:.1f} {px + 5:.1f},{py:.1f} {px:.1f},{py + 5:.1f} {px - 5:.1f},{py:.1f}"
+    return f'<polygon points="{points}" fill="{fill}"/>'
+
+
+def generated() -> str:
+    reports = [report for scale in SCALE_ORDER if (report := load(scale))]
+    load_result = load_test()
+    lines = [START, ""]
+    department = load("department")
+    if department:
+        lines += ["### Objectifs (échelle `department`)", "", "| Objectif | Mesuré | |", "|---|--:|---|"]
+        lines += [
+            f"| {target} | {measured} | {state} |"
+            for target, measured, state in targets(department, load("small"), load_result)
+        ]
+        lines.append("")
+    if len(reports) > 1:
+        lines += [
+            "### Croissance",
+            "",
+            "![Temps médian des pages selon le nombre de dossiers](performance-growth.svg)",
+            "",
+            "| Page | " + " | ".join(f"{_int(FILES[r['scale']])} dossiers" for r in reports) + " |",
+            "|---|" + "--:|" * len(reports),
+        ]
+        names = [page["name"] for page in reports[-1]["pages"]]
+        for name in names:
+            cells = []
+            for report in reports:
+                page = next((p for p in report["pages"] if p["name"] == name), None)
+                cells.append(f"{_ms(page['median_ms'])} ms" if page else "–")
+            lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+        lines.append("")
+    for report in reports:
+        lines += _scale_section(report)
+    if load_result:
+        lines += _load_section(load_result)
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def write_docs() -> None:
+    text = DOC.read_text() if DOC.exists() else f"# Performance\n\n{START}\n{END}\n"
+    if START not in text or END not in text:
+        text = text.rstrip() + f"\n\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    DOC.write_text(head + generated() + tail)
+    reports = [report for scale in SCALE_ORDER if (report := load(scale))]
+    if reports:
+        CHART.write_text(growth_chart(reports))
+
+
+if __name__ == "__main__":
+    write_docs()

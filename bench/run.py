@@ -1,0 +1,234 @@
+"""`make bench SCALE=small|department|national`: fill a benchmark database, measure, report.
+
+    DATABASE_URL=postgres:///postgres make bench SCALE=small
+
+1. Creates `parcours_bench_<scale>` on the PostgreSQL server of DATABASE_URL (nothing is written to the
+   database DATABASE_URL names), migrates it and fills it (bench/fill.py; an existing complete fill of
+   the same scale is kept: `REFILL=1` starts again).
+2. Measures each page warm, with repetitions (bench/measure.py: median, 95th percentile, SQL
+   statements, floor), then an export of the audit trail and an import, each in a child process (rows/s,
+   peak memory) against PostgreSQL's own COPY of the same rows.
+3. Writes bench/results/<scale>.json and the tables and chart of docs/performance.md (bench/report.py).
+4. Fails (exit 1) when a page's statement count depends on the data: the same page for a small and a
+   large caseload or file, and the same page at another scale whose results are in bench/results/.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+SETTINGS = "config.settings.bench"
+# bench.fill.SCALES (checked by tests/bench/test_report.py), known before Django is set up.
+SCALE_NAMES = ("small", "department", "national")
+# Repetitions of each page (after the warm-up requests) by scale.
+REPS = {"tiny": 5, "small": 15, "department": 30, "national": 30}
+# Rows of the export and of the import by scale (the issue: 1,000,000 and 100,000 at department scale).
+EXPORT_ROWS = {"tiny": 1_000, "small": 100_000, "department": 1_000_000, "national": 1_000_000}
+IMPORT_ROWS = {"tiny": 200, "small": 10_000, "department": 100_000, "national": 100_000}
+
+
+def fail(message: str, code: int = 2) -> None:
+    print(f"make bench : {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def bench_database_url(url: str, scale: str) -> tuple[str, str]:
+    """The URL of the benchmark database on the same server, and the server's maintenance URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        fail(
+            "le banc d'essai mesure PostgreSQL ; DATABASE_URL doit désigner un serveur PostgreSQL, par exemple "
+            "DATABASE_URL=postgres:///postgres make bench SCALE=small "
+            f"(DATABASE_URL vaut {url or 'rien'})."
+        )
+    return urlunsplit(parts._replace(path=f"/parcours_bench_{scale}")), url
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                connection.execute(f'CREATE DATABASE "{name}"')
+                print(f"Base {name} créée.")
+    except psycopg.OperationalError as error:
+        fail(f"PostgreSQL ne répond pas à {admin_url} : {error}")
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory_kib = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except (OSError, StopIteration):
+        memory_kib = 0
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "system": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return head + ("+modifications" if dirty.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "inconnu"
+
+
+def child(mode: str, argument: str) -> dict:
+    """Run `python -m bench.run --child-<mode> <argument>` on the benchmark database; its JSON answer."""
+    completed = subprocess.run(  # noqa: S603 (our own module, no shell)
+        [sys.executable, "-m", "bench.run", f"--child-{mode}", argument],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode:
+        raise RuntimeError(f"{mode} a échoué :\n{completed.stderr[-4000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="small")
+    parser.add_argument("--refill", action="store_true", help="Remplir de nouveau la base du banc d'essai.")
+    parser.add_argument("--reps", type=int, help="Répétitions par page (défaut selon l'échelle).")
+    parser.add_argument("--skip-jobs", action="store_true", help="Ni export ni import (pages seulement).")
+    parser.add_argument("--no-report", action="store_true", help="Ne pas réécrire docs/performance.md.")
+    parser.add_argument("--child-export", help=argparse.SUPPRESS)
+    parser.add_argument("--child-import", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+
+    if options.child_export or options.child_import:
+        _setup_django()
+        from bench import jobs
+
+        result = (
+            jobs.write_export(int(options.child_export))
+            if options.child_export
+            else jobs.run_import(options.child_import)
+        )
+        print(json.dumps(result))
+        return
+
+    scale = options.scale
+    if scale not in SCALE_NAMES:
+        fail(f"échelle inconnue {scale!r} ; choisir parmi {', '.join(SCALE_NAMES)}.")
+    url, admin_url = bench_database_url(os.environ.get("DATABASE_URL", ""), scale)
+    ensure_database(admin_url, f"parcours_bench_{scale}")
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    os.environ.pop("CELERY_BROKER_URL", None)  # the jobs are measured in child processes, not a worker
+
+    started = time.perf_counter()
+    print(f"Migration de parcours_bench_{scale}…", flush=True)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, check=True)  # noqa: S603
+    _setup_django()
+    from bench import jobs, pages
+    from bench.fill import fill
+
+    print(f"Remplissage ({scale})…", flush=True)
+    meta = fill(scale, refill=options.refill)
+    print(f"Données : {json.dumps(meta.get('counts', {}), ensure_ascii=False)}", flush=True)
+
+    reps = options.reps or REPS.get(scale, 20)
+    results = pages.measure_all(meta, reps=reps)
+    job_results = {}
+    if not options.skip_jobs:
+        job_results["export"] = jobs.measure_export(EXPORT_ROWS[scale], child)
+        print(_job_line("export", job_results["export"]), flush=True)
+        job_results["import"] = jobs.measure_import(IMPORT_ROWS[scale], child)
+        print(_job_line("import", job_results["import"]), flush=True)
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version'), current_setting('shared_buffers')")
+        server_version, shared_buffers = cursor.fetchone()
+    report = {
+        "scale": scale,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
+        "command": f"DATABASE_URL=postgres:///postgres make bench SCALE={scale}",
+        "machine": machine() | {"postgresql": server_version, "shared_buffers": shared_buffers},
+        "data": meta.get("counts", {}),
+        "fill_seconds": meta.get("duration_seconds"),
+        "reps": reps,
+        "pages": [result.as_dict() for result in results],
+        "jobs": job_results,
+        "duration_seconds": round(time.perf_counter() - started, 1),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{scale}.json"
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"Résultats : {path.relative_to(ROOT)}")
+
+    from bench.report import check_query_counts, print_table, write_docs
+
+    print_table(report)
+    if not options.no_report and scale != "tiny":
+        write_docs()
+        print("docs/performance.md et docs/performance-growth.svg mis à jour.")
+    problems = check_query_counts(report)
+    if problems:
+        print("\nÉCHEC : le nombre de requêtes dépend des données :", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        sys.exit(1)
+    print(f"\nBanc d'essai terminé en {time.perf_counter() - started:.0f} s.")
+
+
+def _job_line(name: str, result: dict) -> str:
+    return (
+        f"{name} : {result['rows']} lignes en {result['seconds']:.1f} s ({result['rows_per_second']:,.0f} lignes/s), "
+        f"COPY {result['copy_rows_per_second']:,.0f} lignes/s (ratio {result['copy_ratio']:.2f}), "
+        f"mémoire de pointe {result['peak_mib']:.0f} Mio"
+    )
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+if __name__ == "__main__":
+    main()
