@@ -94,9 +94,7 @@ def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) ->
             return Beneficiary.objects.none()
         structures = sorted({m.structure_id for m in reading})
         departments = {m.structure.department_id for m in reading} - {None}
-        groups = Group.objects.filter(
-            Q(structure__in=structures) | Q(department__in=sorted(departments))
-        ).values("pk")
+        groups = Group.objects.filter(Q(structure__in=structures) | Q(department__in=sorted(departments))).values("pk")
         intake_structures = sorted({m.structure_id for m in reading if m.role in INTAKE_ROLES})
         supervised = sorted({m.structure_id for m in reading if m.role == Role.SUPERVISOR})
         in_force = None
@@ -139,6 +137,7 @@ def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) ->
             visible |= Q(current_structure__in=supervised)
         return Beneficiary.objects.filter(visible)
     return Beneficiary.objects.filter(in_force, visible | InSubquery("current_structure", supervised))
+
 
 class InSubquery(Expression):
     """`field IN (subquery)`, written `field = ANY(ARRAY(subquery))` on PostgreSQL.
