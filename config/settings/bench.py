@@ -1,4 +1,4 @@
-"""Settings of the benchmark (`make bench`, `make loadtest`; bench/README.md, docs/performance.md).
+"""Settings of the benchmark (`make bench`, `make loadtest`; docs/performance.md).
 
 Production's code paths on a separate PostgreSQL database: DEBUG off (templates cached, no query
 log kept by Django), the same middleware, sessions, audit trail and ATOMIC_REQUESTS. What differs is
