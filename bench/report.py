@@ -279,6 +279,7 @@ def growth_chart(reports: list[dict]) -> str:
     for files in FILES.values():
         parts.append(f'<text x="{x(files):.1f}" y="{height - bottom + 20}" text-anchor="middle">{_int(files)}</text>')
     parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 10}" text-anchor="middle">dossiers</text>')
+    labels: dict[float, list[tuple[float, float]]] = {}  # x → [(y of the point, value)]
     for index, (name, series) in enumerate(values.items()):
         points = [(x(files), y(ms), ms) for files, ms in zip(xs, series, strict=True) if ms is not None]
         if not points:
@@ -288,7 +289,7 @@ def growth_chart(reports: list[dict]) -> str:
         parts.append(f'<polyline points="{path}" fill="none" stroke="#1f3b57" stroke-width="2"{dash}/>')
         for px, py, ms in points:
             parts.append(_marker(markers[index % len(markers)], px, py))
-            parts.append(f'<text x="{px + 7:.1f}" y="{py - 6:.1f}">{_ms(ms)}</text>')
+            labels.setdefault(px, []).append((py, ms))
         legend_y = top + 20 * index
         lx = width - right + 20
         parts.append(
@@ -296,8 +297,21 @@ def growth_chart(reports: list[dict]) -> str:
         )
         parts.append(_marker(markers[index % len(markers)], lx + 15, legend_y))
         parts.append(f'<text x="{lx + 38}" y="{legend_y + 4}">{escape(name)}</text>')
+    parts += _value_labels(labels)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _value_labels(labels: dict[float, list[tuple[float, float]]], spacing: float = 13) -> list[str]:
+    """Each point's value to its right, moved apart vertically where points of the same size are close."""
+    texts = []
+    for px, column in labels.items():
+        previous = -math.inf
+        for py, ms in sorted(column):
+            ty = max(py + 4, previous + spacing)
+            previous = ty
+            texts.append(f'<text x="{px + 8:.1f}" y="{ty:.1f}">{_ms(ms)}</text>')
+    return texts
 
 
 def _marker(kind: str, px: float, py: float) -> str:
