@@ -1151,6 +1151,18 @@ ORDER BY at, e
 """,
 ]
 
+# The file's end of its latest signed contract, once every contract is written (the big file's too), as
+# casework.services.common.files_refresh_contract_end does.
+CONTRACT_ENDS = [
+    """
+UPDATE casework_beneficiary b SET signed_contract_end = (
+  SELECT c.end_date FROM casework_contract c
+  WHERE c.beneficiary_id = b.id AND c.status = 'signed' AND c.withdrawn_at IS NULL
+  ORDER BY c.start_date DESC, c.end_date DESC, c.id DESC LIMIT 1
+)
+""",
+]
+
 STEPS = [
     ("organisation", ORGANISATION),
     ("skeleton", SKELETON),
@@ -1160,6 +1172,7 @@ STEPS = [
     ("contracts", CONTRACTS),
     ("entries", ENTRIES),
     ("big_file", BIG_FILE),
+    ("contract_ends", CONTRACT_ENDS),
     ("shares", SHARES),
     ("pathway", PATHWAY),
     ("activity", ACTIVITY),

@@ -181,6 +181,10 @@ class Beneficiary(TimeStamped):
         related_name="+",
     )
     last_activity_at = models.DateTimeField("dernière activité", null=True, blank=True)
+    # The end of the latest signed, non-withdrawn contract (casework.querysets.latest_signed_contract), read by
+    # the caseload, the dashboard and the alerts for every file of a list: kept in step by every write on a
+    # contract (casework.services.common.beneficiary_refresh_contract_end), never by hand.
+    signed_contract_end = models.DateField("fin du dernier contrat signé", null=True, blank=True, editable=False)
     # A file created by an import waits for orientation in the queue of this structure (the department's
     # insertion service, settings.IMPORT_INTAKE_STRUCTURE) until a referent is designated: its referents
     # and supervisors see it while it has no current referent (casework.permissions).

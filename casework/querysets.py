@@ -13,6 +13,7 @@ from functools import cached_property
 
 from django.db.models import (
     Exists,
+    F,
     OuterRef,
     Q,
     QuerySet,
@@ -50,12 +51,13 @@ from casework.permissions import can_see_emergency_accesses, visible_notes
 
 
 def with_caseload_data(queryset: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]:
-    """The caseload's columns: the track of the orientation in force, the end of the latest signed,
-    non-withdrawn contract (both as subqueries: no query per row) and the current referent and structure.
-    The caseload's sort by contract end (casework.filters) relies on the `contract_end` annotation."""
+    """The caseload's columns: the track of the orientation in force (a subquery: no query per row), the
+    end of the latest signed, non-withdrawn contract (the file's `signed_contract_end`) and the current
+    referent and structure. The caseload's sort by contract end (casework.filters) relies on the
+    `contract_end` annotation."""
     return queryset.select_related("current_referent", "current_structure").annotate(
         orientation_track=Subquery(orientation_in_force().values("track")[:1]),
-        contract_end=Subquery(latest_signed_contract().values("end_date")[:1]),
+        contract_end=F("signed_contract_end"),
     )
 
 
@@ -326,9 +328,7 @@ def caseload_with_contract_state(
         CONTRACT_ENDING: Q(latest_contract_end__range=(today, soon)),  # BETWEEN: the subquery runs once
         CONTRACT_EXPIRED: Q(latest_contract_end__lt=today),
     }
-    return queryset.alias(latest_contract_end=Subquery(latest_signed_contract().values("end_date")[:1])).filter(
-        conditions[state]
-    )
+    return queryset.alias(latest_contract_end=F("signed_contract_end")).filter(conditions[state])
 
 
 def caseload_inactive_since(queryset: QuerySet[Beneficiary], since: datetime.datetime) -> QuerySet[Beneficiary]:
@@ -492,13 +492,13 @@ def warning_aliases() -> dict:
     - `last_seen_at`: the last activity, or (none yet) the file's arrival;
     - `entered_on`: the day the person entered the RSA, or (unknown) the day the file arrived;
     - `oriented_on`: the decision day of the orientation in force (None: not oriented);
-    - `latest_contract_end`: the end of the latest signed, non-withdrawn contract (as the caseload's).
+    - `latest_contract_end`: the end of the latest signed, non-withdrawn contract (`signed_contract_end`).
     """
     return {
         "last_seen_at": Coalesce("last_activity_at", "created_at"),
         "entered_on": Coalesce("rsa_entry_date", TruncDate("created_at")),
         "oriented_on": Subquery(orientation_in_force().values("decided_on")[:1]),
-        "latest_contract_end": Subquery(latest_signed_contract().values("end_date")[:1]),
+        "latest_contract_end": F("signed_contract_end"),
     }
 
 

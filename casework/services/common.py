@@ -8,13 +8,14 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from accounts.models import User
-from casework.models import Beneficiary, Note, PathwayEntry, Revision
+from casework.models import Beneficiary, Contract, Note, PathwayEntry, Revision
 from casework.permissions import can_change, visible_notes
+from casework.querysets import latest_signed_contract
 
 
 class ConcurrentEdit(Exception):
@@ -35,6 +36,18 @@ def beneficiary_touch(*, beneficiary: Beneficiary, at: datetime.datetime | None 
     Beneficiary.objects.filter(pk=beneficiary.pk).filter(
         Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=when)
     ).update(last_activity_at=when)
+
+
+def files_refresh_contract_end(files: models.QuerySet[Beneficiary]) -> int:
+    """Set `signed_contract_end` of these files from their contracts (one UPDATE); bulk writers of
+    contracts (the demo) call it once they are written."""
+    return files.update(signed_contract_end=Subquery(latest_signed_contract().values("end_date")[:1]))
+
+
+def beneficiary_refresh_contract_end(*, beneficiary: Beneficiary) -> None:
+    """Keep `signed_contract_end` in step with the file's contracts: every write on a contract calls it,
+    in its transaction, after the contract is saved."""
+    files_refresh_contract_end(Beneficiary.objects.filter(pk=beneficiary.pk))
 
 
 def save_versioned(obj: models.Model, *, expected_version: int, fields: list[str]) -> None:
@@ -142,6 +155,8 @@ def entry_correct(
     )
     for name, value in many_to_many.items():
         getattr(current, name).set(value)
+    if isinstance(current, Contract):
+        beneficiary_refresh_contract_end(beneficiary=beneficiary)
     beneficiary_touch(beneficiary=beneficiary)
     return current
 
@@ -172,4 +187,6 @@ def entry_withdraw(
     save_versioned(
         current, expected_version=expected_version, fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"]
     )
+    if isinstance(current, Contract):
+        beneficiary_refresh_contract_end(beneficiary=beneficiary)
     return current

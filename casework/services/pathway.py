@@ -35,7 +35,13 @@ from casework.models import (
     SupportEndReason,
 )
 from casework.permissions import can_change, supervises
-from casework.services.common import ConcurrentEdit, beneficiary_touch, lock_beneficiary, save_versioned
+from casework.services.common import (
+    ConcurrentEdit,
+    beneficiary_refresh_contract_end,
+    beneficiary_touch,
+    lock_beneficiary,
+    save_versioned,
+)
 
 # Loi n° 2023-1196 pour le plein emploi: from 1 January 2025 the contrat d'engagement replaces the CER
 # and the PPAE. A contract's kind follows its start date.
@@ -203,6 +209,7 @@ def contract_create(
     )
     contract.full_clean()
     contract.save()
+    beneficiary_refresh_contract_end(beneficiary=beneficiary)
     beneficiary_touch(beneficiary=beneficiary)
     return contract
 
@@ -303,6 +310,7 @@ def contract_renew(
     )
     renewed.full_clean()
     renewed.save()
+    beneficiary_refresh_contract_end(beneficiary=beneficiary)
     beneficiary_touch(beneficiary=beneficiary)
     return renewed
 
@@ -327,6 +335,7 @@ def contract_sign(
     current.signed_on = signed_on
     current.beneficiary_agreed = beneficiary_agreed
     save_versioned(current, expected_version=expected_version, fields=["status", "signed_on", "beneficiary_agreed"])
+    beneficiary_refresh_contract_end(beneficiary=beneficiary)
     beneficiary_touch(beneficiary=beneficiary)
     return current
 

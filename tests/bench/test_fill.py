@@ -24,6 +24,7 @@ from casework.filters import CaseloadFilterSet
 from casework.models import AuditEvent, Beneficiary, Step, search_key
 from casework.permissions import sync_grants, visible_beneficiaries
 from casework.querysets import Deadlines, caseload_search, with_file_page_data
+from casework.services.common import files_refresh_contract_end
 from casework.services.entries import step_log
 from casework.supervision import supervised_structures, team_dashboard
 from casework.timeline import build_timeline
@@ -98,6 +99,13 @@ def test_every_row_passes_the_database_constraints_and_model_validation(meta):
 def test_object_permissions_are_what_the_services_would_have_written(meta):
     drift = sync_grants(Beneficiary.objects.values_list("pk", flat=True), dry_run=True)
     assert drift.total == 0
+
+
+def test_each_file_ends_its_latest_signed_contract_where_the_services_would_say(meta):
+    written = dict(Beneficiary.objects.values_list("pk", "signed_contract_end"))
+    files_refresh_contract_end(Beneficiary.objects.all())
+    assert dict(Beneficiary.objects.values_list("pk", "signed_contract_end")) == written
+    assert sum(1 for end in written.values() if end) > len(written) / 2
 
 
 def test_bench_users_log_in_with_the_bench_password(meta):

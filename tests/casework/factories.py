@@ -19,6 +19,7 @@ from casework.models import (
     Step,
     Theme,
 )
+from casework.services.common import files_refresh_contract_end
 from tests.accounts.factories import MembershipFactory, StructureFactory, UserFactory
 
 
@@ -100,6 +101,7 @@ class OrientationFactory(factory.django.DjangoModelFactory):
 class ContractFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Contract
+        skip_postgeneration_save = True  # the hook writes the file, not the contract
 
     beneficiary = factory.SubFactory(BeneficiaryFactory)
     kind = Contract.Kind.CONTRAT_ENGAGEMENT
@@ -116,6 +118,12 @@ class ContractFactory(factory.django.DjangoModelFactory):
             start_date=factory.LazyFunction(lambda: _today() - datetime.timedelta(days=400)),
             end_date=factory.LazyFunction(lambda: _today() - datetime.timedelta(days=35)),
         )
+
+    @factory.post_generation
+    def signed_contract_end(contract, create, extracted, **kwargs):
+        # As the contract services do: the file's denormalised end of its latest signed contract.
+        if create:
+            files_refresh_contract_end(Beneficiary.objects.filter(pk=contract.beneficiary_id))
 
 
 class StepFactory(factory.django.DjangoModelFactory):

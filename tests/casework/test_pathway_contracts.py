@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from casework.models import Beneficiary, Contract
+from casework.services import common
 from casework.services.common import ConcurrentEdit
 from casework.services.pathway import contract_create, contract_renew, contract_sign
 from tests.casework.factories import ContractFactory
@@ -460,3 +461,62 @@ def test_the_file_page_offers_no_contract_action_to_who_only_reads_it(client, wo
 
     assert "/renouveler/" not in html
     assert Beneficiary.objects.get(pk=world.file.pk).contracts.count() == 1
+
+
+# --- The file's end of its latest signed contract (signed_contract_end) ----------------------------------
+
+
+def contract_end_of(world) -> datetime.date | None:
+    return Beneficiary.objects.values_list("signed_contract_end", flat=True).get(pk=world.file.pk)
+
+
+def test_every_write_on_a_contract_keeps_the_files_contract_end_in_step(world):
+    """Creating, signing, renewing, correcting and withdrawing a contract each set the file's
+    `signed_contract_end` to the end of its latest signed, non-withdrawn contract (what the caseload,
+    the dashboard and the alerts read)."""
+    draft = create(world, start_date=days(-10), end_date=days(170))
+    assert contract_end_of(world) is None  # a draft is no contract yet
+
+    signed = contract_sign(
+        actor=world.referent, contract=draft, signed_on=today(), beneficiary_agreed=True, expected_version=1
+    )
+    assert contract_end_of(world) == days(170)
+
+    renewal = contract_renew(
+        actor=world.referent,
+        contract=signed,
+        start_date=days(171),
+        end_date=days(351),
+        signed_on=today(),
+        beneficiary_agreed=True,
+    )
+    assert contract_end_of(world) == days(351)
+
+    renewal = common.entry_correct(
+        actor=world.referent,
+        entry=renewal,
+        beneficiary=world.file,
+        changes={"end_date": days(300)},
+        expected_version=renewal.version,
+    )
+    assert contract_end_of(world) == days(300)
+
+    common.entry_withdraw(
+        actor=world.referent,
+        entry=renewal,
+        beneficiary=world.file,
+        reason="Saisi sur le mauvais dossier",
+        expected_version=renewal.version,
+    )
+    assert contract_end_of(world) == days(170)  # the renewed contract is the latest again
+
+
+def test_a_signed_contract_recorded_at_once_sets_the_contract_end(world):
+    create(world, start_date=days(-10), end_date=days(170), signed_on=days(-10), beneficiary_agreed=True)
+    assert contract_end_of(world) == days(170)
+
+
+def test_the_contract_end_is_another_files_business_only_through_its_own_contracts(world):
+    other = ContractFactory(end_date=days(90))
+    create(world, start_date=days(-10), end_date=days(170), signed_on=days(-10), beneficiary_agreed=True)
+    assert Beneficiary.objects.values_list("signed_contract_end", flat=True).get(pk=other.beneficiary_id) == days(90)
