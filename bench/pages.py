@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from bench.measure import Result, measure
+from casework.models import Note, Step
 from casework.permissions import visible_beneficiaries
 
 # Pairs of pages that must send the same number of statements: the same page for little and much data.
@@ -24,18 +25,27 @@ def _client(username: str) -> Client:
     return client
 
 
-def _other_file(username: str, big_file: str) -> tuple[str, str]:
-    """A file the persona follows, other than the big one (an ordinary file: ~15 entries): its public id
-    and its last name (the referent's search term, which finds at least this file at every scale)."""
+def _other_files(username: str, big_file: str) -> tuple[str, str, str]:
+    """Two files the persona follows, other than the big one (ordinary files: ~15 entries): the first by
+    name, which the file page reads, with its last name (the referent's search term, which finds at least
+    this file at every scale); the last by name, on which the writing pages write (so that the file read
+    stays as the fill made it, run after run)."""
     user = User.objects.get(username=username)
-    public_id, last_name = (
+    files = (
         visible_beneficiaries(user)
         .followed_by(user)
         .exclude(public_id=big_file)
         .order_by("last_name", "first_name", "pk")
-        .values_list("public_id", "last_name")[0]
+        .values_list("public_id", "last_name")
     )
-    return str(public_id), last_name
+    (read, last_name), (written, _) = files[0], files.reverse()[0]
+    return str(read), last_name, str(written)
+
+
+def _remove_written(public_id: str, since: datetime.datetime) -> None:
+    """The steps and notes the writing pages added (each run leaves the file as it found it)."""
+    Step.objects.filter(beneficiary__public_id=public_id, created_at__gte=since).delete()
+    Note.objects.filter(beneficiary__public_id=public_id, created_at__gte=since).delete()
 
 
 def measure_all(meta: dict, *, reps: int) -> list[Result]:
@@ -47,7 +57,7 @@ def measure_all(meta: dict, *, reps: int) -> list[Result]:
         personas["auditor"],
     )
     big_file = str(meta["big_file"])
-    ordinary_file, referent_term = _other_file(referent, big_file)
+    ordinary_file, referent_term, written_file = _other_files(referent, big_file)
     caseload = reverse("casework:caseload")
     search = reverse("casework:caseload_search")
     filters = dict(meta["filters"])
@@ -123,14 +133,16 @@ def measure_all(meta: dict, *, reps: int) -> list[Result]:
         "Page d'un dossier ordinaire",
         lambda: referent_client.get(reverse("casework:file_detail", args=[ordinary_file])),
     )
-    # Writing: a step, a note (each repetition adds one; the captured one is rolled back).
+    # Writing: a step, a note, on another file than the one read above (each repetition adds one, the
+    # captured one is rolled back, and the others are removed once measured).
+    writing_started = timezone.now()
     today = timezone.localdate().isoformat()
     step = {"kind": "training", "date": today, "status": "done", "outcome": "Inscrite au CACES."}
     run(
         "ecriture.etape",
         "referent",
         "Enregistrer une étape",
-        lambda: referent_client.post(reverse("casework:step_create", args=[ordinary_file]), step),
+        lambda: referent_client.post(reverse("casework:step_create", args=[written_file]), step),
         ok=(302,),
         writes=True,
     )
@@ -139,10 +151,11 @@ def measure_all(meta: dict, *, reps: int) -> list[Result]:
         "ecriture.note",
         "referent",
         "Ajouter une note",
-        lambda: referent_client.post(reverse("casework:note_create", args=[ordinary_file]), note),
+        lambda: referent_client.post(reverse("casework:note_create", args=[written_file]), note),
         ok=(302,),
         writes=True,
     )
+    _remove_written(written_file, writing_started)
 
     # The supervisor's dashboard for 40 referents.
     team_client = _client(team)
