@@ -61,9 +61,20 @@ def with_caseload_data(queryset: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]
     )
 
 
-def file_page_querysets(user: User, beneficiary: Beneficiary) -> dict[str, QuerySet]:
+# The kinds of pathway entries a file gathers by the hundred, by the name of their queryset in
+# file_page_querysets: the file page may read only the newest of each, with their counts (issue 8).
+WINDOWED_KINDS = {"steps": "step", "appointments": "appointment", "notes": "note"}
+
+
+def file_page_querysets(
+    user: User, beneficiary: Beneficiary, *, now: datetime.datetime | None = None
+) -> dict[str, QuerySet]:
     """Everything the file page shows beside the file's own columns, one queryset per kind of object,
     which `with_file_page_data` reads in one statement (casework.db_bundle).
+
+    Steps, appointments and notes come newest first, in the timeline's order (casework.timeline), so
+    that the page may read only the newest of each. `upcoming` is the next planned appointment (from
+    `now`), which the summary shows however few appointments are read.
 
     Notes are only those `visible_notes` lets this user read (`notes`), and so are the people, structures
     and departments they are shared with (`note_departments`, `note_structures`, `note_users`: the rows of
@@ -91,9 +102,10 @@ def file_page_querysets(user: User, beneficiary: Beneficiary) -> dict[str, Query
         "contracts": Contract.objects.filter(**of_file)
         .select_related("author", "renews", "withdrawn_by")
         .order_by("-start_date", "-pk"),
+        # The timeline's order (casework.timeline._sort_key), newest first.
         "steps": Step.objects.filter(**of_file)
         .select_related("author", "author_structure", "withdrawn_by")
-        .order_by("-date", "-created_at"),
+        .order_by("-date", "-created_at", "-pk"),
         "objectives": Objective.objects.filter(**of_file)
         .select_related("contract", "author", "withdrawn_by")
         .order_by("status", "due_date"),
@@ -118,6 +130,14 @@ def file_page_querysets(user: User, beneficiary: Beneficiary) -> dict[str, Query
         .select_related("beneficiary_import__uploaded_by")
         .order_by("beneficiary_import_id", "pk"),
         **_note_page_querysets(beneficiary, readable),
+        "upcoming": Appointment.objects.filter(
+            **of_file,
+            status=Appointment.Status.PLANNED,
+            withdrawn_at__isnull=True,
+            scheduled_at__gte=now or timezone.now(),
+        )
+        .select_related("with_user", "with_structure", "author", "withdrawn_by")
+        .order_by("scheduled_at", "pk")[:1],
     }
     if can_see_emergency_accesses(user, beneficiary):
         querysets["emergency_accesses"] = (
@@ -246,14 +266,21 @@ _FILE_PAGE_RELATIONS = (
 )
 
 
-def with_file_page_data(user: User, beneficiary: Beneficiary) -> Beneficiary:
+def with_file_page_data(
+    user: User, beneficiary: Beneficiary, *, newest: int | None = None, now: datetime.datetime | None = None
+) -> Beneficiary:
     """Load the file page's data onto a file the user may read, in one statement (see
     file_page_querysets): the relations of `_FILE_PAGE_RELATIONS` as if prefetched (with each objective's
     `actions` and each diagnostic's `barriers`), the readable notes in `readable_notes` with their
     `recipient_labels`, the emergency accesses (for who may see them) in `emergency_access_list`, the
-    candidate covers in `cover_candidates`, the imports' changes in `import_change_list`, and the previous
-    versions of the entries in `entry.revision_list`."""
-    data = fetch_bundle(file_page_querysets(user, beneficiary))
+    candidate covers in `cover_candidates`, the imports' changes in `import_change_list`, the next planned
+    appointment in `upcoming_appointment`, and the previous versions of the entries in `entry.revision_list`.
+
+    With `newest`, `steps`, `appointments` and `readable_notes` hold only the newest `newest` of each, and
+    `timeline_counts` ({"step": …, "appointment": …, "note": …}) how many there are in all; without it,
+    they hold everything and `timeline_counts` is None."""
+    first = dict.fromkeys(WINDOWED_KINDS, newest) if newest is not None else None
+    data = fetch_bundle(file_page_querysets(user, beneficiary, now=now), first=first)
     for accessor in _FILE_PAGE_RELATIONS:
         set_prefetched(beneficiary, accessor, data[accessor])
     actions = _grouped(data["actions"], "objective_id")
@@ -267,6 +294,11 @@ def with_file_page_data(user: User, beneficiary: Beneficiary) -> Beneficiary:
     if "emergency_accesses" in data:
         beneficiary.emergency_access_list = data["emergency_accesses"]
         set_parent(beneficiary.emergency_access_list, "beneficiary", beneficiary)
+    set_parent(data["upcoming"], "beneficiary", beneficiary)
+    beneficiary.upcoming_appointment = data["upcoming"][0] if data["upcoming"] else None
+    beneficiary.timeline_counts = None
+    if newest is not None:
+        beneficiary.timeline_counts = {kind: data.counts[name] for name, kind in WINDOWED_KINDS.items()}
     beneficiary.cover_candidates = data["covers"]
     beneficiary.import_change_list = data["import_changes"]
     set_parent(beneficiary.import_change_list, "beneficiary", beneficiary)

@@ -9,6 +9,7 @@ versions are those attached to the loaded entries (`entry.revision_list`).
 
 import datetime
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -653,8 +654,10 @@ def _sort_key(item: TimelineItem):
 def build_timeline(
     file: Beneficiary, *, include_emergency_accesses: bool, now: datetime.datetime | None = None
 ) -> list[TimelineItem]:
-    """Every item of the file's timeline, newest first (an item with only a date comes, within its
-    day, at the time it was written down). `file` went through `with_file_page_data`."""
+    """The items of the file's timeline, newest first (an item with only a date comes, within its
+    day, at the time it was written down). `file` went through `with_file_page_data`: when it read only
+    the newest steps, appointments and notes (`newest`), these are the items built, and the `newest`
+    first items are those of the whole timeline (each of these kinds is read in this order)."""
     moment = now or timezone.now()
     items = [
         *_steps(file),
@@ -694,6 +697,14 @@ def filter_timeline(items: list[TimelineItem], selected: list[str]) -> list[Time
     return [item for item in items if item.kind in kinds]
 
 
+def shown_count(counts: Counter[str], selected: list[str]) -> int:
+    """How many items the timeline holds for the selected filters (all kinds when none is selected)."""
+    if not selected:
+        return sum(counts.values())
+    kinds = set().union(*(choice.kinds for choice in TIMELINE_FILTERS if choice.code in selected))
+    return sum(counts[kind] for kind in kinds)
+
+
 @dataclass
 class FilterChoice:
     code: str
@@ -702,12 +713,22 @@ class FilterChoice:
     checked: bool
 
 
-def filter_choices(items: list[TimelineItem], selected: list[str]) -> list[FilterChoice]:
-    """The filter's choices with how many items each holds; choices with none are left out, unless
-    selected (a bookmarked filter stays visible)."""
+def kind_counts(file: Beneficiary, items: list[TimelineItem]) -> Counter[str]:
+    """How many items of each kind the whole timeline holds: the items built, except for the kinds of
+    which the file page read only the newest (`file.timeline_counts`, casework.querysets), counted by
+    the database."""
+    counts = Counter(item.kind for item in items)
+    for kind, count in (getattr(file, "timeline_counts", None) or {}).items():
+        counts[kind] = count  # replaces what the loaded items counted
+    return counts
+
+
+def filter_choices(counts: Counter[str], selected: list[str]) -> list[FilterChoice]:
+    """The filter's choices with how many items each holds (`counts`: by kind); choices with none are
+    left out, unless selected (a bookmarked filter stays visible)."""
     choices = []
     for choice in TIMELINE_FILTERS:
-        count = sum(1 for item in items if item.kind in choice.kinds)
+        count = sum(counts[kind] for kind in choice.kinds)
         if count or choice.code in selected:
             choices.append(FilterChoice(choice.code, choice.label, count, choice.code in selected))
     return choices
@@ -768,13 +789,6 @@ def build_summary(file: Beneficiary, *, now: datetime.datetime | None = None) ->
     moment = now or timezone.now()
     today = timezone.localdate(moment)
     orientation = next((o for o in file.orientations.all() if o.status == Orientation.Status.DECIDED), None)
-    upcoming = [
-        appointment
-        for appointment in file.appointments.all()
-        if not appointment.is_withdrawn
-        and appointment.status == Appointment.Status.PLANNED
-        and appointment.scheduled_at >= moment
-    ]
     open_objectives = [
         objective
         for objective in file.objectives.all()
@@ -790,7 +804,9 @@ def build_summary(file: Beneficiary, *, now: datetime.datetime | None = None) ->
     return FileSummary(
         orientation=orientation,
         contracts=_contract_states(file, today),
-        next_appointment=min(upcoming, key=lambda a: (a.scheduled_at, a.pk)) if upcoming else None,
+        # Read on its own (the page may hold only the newest appointments): planned, not withdrawn, the
+        # earliest from `now` on.
+        next_appointment=file.upcoming_appointment,
         open_objectives=open_objectives,
         latest_diagnostic=latest,
         open_barriers=barriers,

@@ -16,18 +16,23 @@ from casework.models import Beneficiary
 from casework.permissions import can_change, can_see_emergency_accesses, get_beneficiary_or_404
 from casework.querysets import note_with_page_data, with_file_page_data
 from casework.timeline import (
+    TimelineItem,
     build_summary,
     build_timeline,
     filter_choices,
     filter_timeline,
+    kind_counts,
     note_item,
     selected_filters,
+    shown_count,
 )
 
 # Items of the timeline shown at once (the newest: a month or two of an active file); older ones come with
 # "Afficher les événements plus anciens" (htmx appends them). Rendering an item costs about 0.5 ms of
 # template time, which decided the size (docs/performance.md).
 TIMELINE_PAGE_SIZE = 30
+# Pages of the timeline one may ask for (a higher number is this one): far beyond any file's history.
+MAX_TIMELINE_PAGE = 10_000
 
 TIMELINE_PARTIAL = "casework/includes/timeline.html"
 TIMELINE_ITEMS_PARTIAL = "casework/includes/timeline/items.html"
@@ -35,11 +40,44 @@ TIMELINE_ITEMS_PARTIAL = "casework/includes/timeline/items.html"
 TIMELINE_MORE_TARGET = "chronologie-suite"
 
 
-def _timeline_context(request, beneficiary: Beneficiary, *, include_emergency_accesses: bool, now) -> dict:
+def _page_number(value: str | None) -> int:
+    """The timeline page asked for: 1 unless a whole number, at most MAX_TIMELINE_PAGE."""
+    try:
+        number = int(value or 1)
+    except ValueError:
+        return 1
+    return min(max(number, 1), MAX_TIMELINE_PAGE)
+
+
+class _NewestItems:
+    """The timeline's items, of which only the newest were built (casework.querysets.with_file_page_data
+    reads the newest steps, appointments and notes only): as long as the whole timeline, for the
+    paginator, and readable as far as the items built reach, which covers every page up to the one asked
+    for."""
+
+    def __init__(self, built: list[TimelineItem], total: int) -> None:
+        self.built, self.total = built, total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index: slice) -> list[TimelineItem]:
+        items = self.built[index]
+        expected = len(range(*index.indices(self.total)))
+        if len(items) != expected:
+            raise RuntimeError("Page de la chronologie au-delà des événements lus.")
+        return items
+
+
+def _timeline_context(
+    request, beneficiary: Beneficiary, *, include_emergency_accesses: bool, now, page_number
+) -> dict:
     timeline = build_timeline(beneficiary, include_emergency_accesses=include_emergency_accesses, now=now)
+    counts = kind_counts(beneficiary, timeline)
     selected = selected_filters(request.GET.getlist("type"))
     shown = filter_timeline(timeline, selected)
-    page = Paginator(shown, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    count = shown_count(counts, selected)
+    page = Paginator(_NewestItems(shown, count), TIMELINE_PAGE_SIZE).get_page(page_number)
     query = request.GET.copy()
     query.pop("page", None)
     query.setlist("type", selected)
@@ -52,10 +90,10 @@ def _timeline_context(request, beneficiary: Beneficiary, *, include_emergency_ac
     return {
         "timeline": page.object_list,
         "timeline_page": page,
-        "timeline_count": len(shown),
-        "timeline_total": len(timeline),
-        "timeline_older": len(shown) - page.end_index(),
-        "timeline_filters": filter_choices(timeline, selected),
+        "timeline_count": count,
+        "timeline_total": sum(counts.values()),
+        "timeline_older": count - page.end_index(),
+        "timeline_filters": filter_choices(counts, selected),
         "timeline_filtered": bool(selected),
         "timeline_url": reverse("casework:file_detail", args=[beneficiary.public_id]),
         "timeline_newer_query": newer.urlencode(),
@@ -72,16 +110,21 @@ def file_detail(request, public_id):
         queryset=Beneficiary.objects.select_related("current_referent", "current_structure", "support_end_reason"),
     )
     audit_annotate(request, beneficiary=beneficiary)  # the trail needs no lookup of its own
-    with_file_page_data(user, beneficiary)
+    now = timezone.now()
+    # The page of the timeline asked for, and so how many of the newest entries of each kind to read.
+    page_number = _page_number(request.GET.get("page"))
+    with_file_page_data(user, beneficiary, newest=page_number * TIMELINE_PAGE_SIZE, now=now)
     may_change = can_change(user, beneficiary)
     show_emergency_accesses = can_see_emergency_accesses(user, beneficiary)
-    now = timezone.now()
+    timeline = _timeline_context(
+        request, beneficiary, include_emergency_accesses=show_emergency_accesses, now=now, page_number=page_number
+    )
     context = {
         "file": beneficiary,
         "can_change": may_change,
         "show_emergency_accesses": show_emergency_accesses,
         "now": now,
-        **_timeline_context(request, beneficiary, include_emergency_accesses=show_emergency_accesses, now=now),
+        **timeline,
     }
     # The notes this response shows (the timeline's page): the trail says which notes were read.
     shown_notes = [str(item.obj.public_id) for item in context["timeline"] if item.kind == "note"]

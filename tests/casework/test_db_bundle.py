@@ -7,12 +7,13 @@ import zoneinfo
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import connection, models
 from django.db.models import Value
 from django.utils import timezone
 
-from casework.db_bundle import fetch_bundle, set_prefetched
+from casework.db_bundle import _Part, fetch_bundle, set_prefetched
 from casework.models import Appointment, Contract, HouseholdMember, Note, Revision, Share
+from casework.querysets import file_page_querysets
 from tests.accounts.factories import DepartmentFactory, StructureFactory, UserFactory
 from tests.casework.factories import (
     AppointmentFactory,
@@ -149,9 +150,10 @@ def test_a_row_wider_than_a_json_call_takes_comes_back_whole(file, django_assert
 def test_rows_keep_their_order_whatever_the_database_aggregates_first(file, django_assert_num_queries):
     authors = [UserFactory(username=f"auteur{i:03}") for i in range(30)]
     today = timezone.localdate()
+    other = BeneficiaryFactory(last_name="Aaron")
     Contract.objects.bulk_create(
         Contract(
-            beneficiary=file,
+            beneficiary=other if i % 10 == 0 else file,
             kind=Contract.Kind.CER,
             start_date=today - datetime.timedelta(days=(i * 7) % 50),
             end_date=today + datetime.timedelta(days=1),
@@ -166,9 +168,62 @@ def test_rows_keep_their_order_whatever_the_database_aggregates_first(file, djan
             "by_author": base.order_by("-author__username", "pk"),
             "by_expression": base.order_by(models.F("start_date").desc(), "pk"),
             "sliced": base.order_by("-pk")[10:20],
+            # Meta.ordering names the file, which SQL orders by the file's own Meta.ordering (a join):
+            # the rows are numbered by the ORDER BY Django wrote, joins included.
+            "by_relation": Contract.objects.filter(beneficiary__in=[file, other]).select_related("author"),
+            # Ordered by an annotation (a column of the SELECT list): numbered by a window expression.
+            "by_annotation": base.annotate(started=models.F("start_date")).order_by("-started", "pk"),
         },
         django_assert_num_queries,
     )
+
+
+def test_the_first_rows_only_and_how_many_there_are(file, django_assert_num_queries):
+    today = timezone.localdate()
+    author = UserFactory()
+    Contract.objects.bulk_create(
+        Contract(
+            beneficiary=file,
+            kind=Contract.Kind.CER,
+            start_date=today - datetime.timedelta(days=i % 7),
+            end_date=today + datetime.timedelta(days=1),
+            author=author,
+        )
+        for i in range(25)
+    )
+    base = Contract.objects.filter(beneficiary=file).select_related("author")
+    querysets = {
+        "newest": base.order_by("-start_date", "-pk"),
+        "none_asked": base.order_by("pk"),
+        "more_than_there_are": base.order_by("start_date", "pk"),
+        "nothing_there": Contract.objects.filter(beneficiary=BeneficiaryFactory()).order_by("pk"),
+        "by_annotation": base.annotate(started=models.F("start_date")).order_by("-started", "pk"),
+        "nothing_can_match": Contract.objects.none().order_by("pk"),
+        "whole": base.order_by("-pk"),
+    }
+    first = {"newest": 10, "none_asked": 0, "more_than_there_are": 99, "nothing_there": 5, "by_annotation": 3}
+    first["nothing_can_match"] = 4
+    with django_assert_num_queries(1):
+        bundled = fetch_bundle(querysets, first=first)
+    for name, queryset in querysets.items():
+        expected = list(queryset[: first[name]]) if name in first else list(queryset)
+        assert [_values(obj) for obj in bundled[name]] == [_values(obj) for obj in expected], name
+    assert bundled.counts == {name: querysets[name].count() for name in first}
+    assert bundled.counts["newest"] == 25 and len(bundled["newest"]) == 10 and len(bundled["whole"]) == 25
+    with pytest.raises(ValueError, match="unsliced"):
+        fetch_bundle({"sliced": base.order_by("pk")[:3]}, first={"sliced": 2})
+    with pytest.raises(ValueError, match="does not read"):
+        fetch_bundle({"whole": base.order_by("pk")}, first={"other": 2})
+
+
+def test_the_querysets_of_the_file_page_are_numbered_without_a_window_expression(file):
+    """The window expression costs a second compilation: none of the file page's querysets needs it."""
+    user = UserFactory()
+    for name, queryset in file_page_querysets(user, file).items():
+        part = _Part(queryset, connection)
+        assert part.sql is None or part.numbered_first, name
+    part = _Part(Contract.objects.annotate(started=models.F("start_date")).order_by("started"), connection)
+    assert not part.numbered_first
 
 
 def test_empty_results_and_querysets_that_can_match_nothing(file, django_assert_num_queries):
@@ -217,8 +272,11 @@ def test_querysets_it_cannot_read_faithfully_are_refused(file):
         fetch_bundle({"values": Contract.objects.values("pk")})
     with pytest.raises(ValueError, match="prefetch_related"):
         fetch_bundle({"prefetch": Contract.objects.prefetch_related("objective_set")})
-    # Meta.ordering names the file, which SQL orders by the file's own ordering: name the fields.
+    # Numbered by a window expression (ordered by an annotation), an ordering by a relation would be
+    # that of the relation's column, where SQL orders by the related Meta.ordering: name the fields.
     with pytest.raises(ValueError, match="Beneficiary.Meta.ordering"):
-        fetch_bundle({"meta": Contract.objects.all()})
+        fetch_bundle(
+            {"meta": Contract.objects.annotate(started=models.F("start_date")).order_by("started", "beneficiary")}
+        )
     with pytest.raises(ValueError, match="random"):
         fetch_bundle({"random": Contract.objects.order_by("?")})

@@ -599,3 +599,109 @@ def test_without_javascript_an_older_page_links_back_to_the_newest(client, world
     assert "Afficher les événements plus récents" in listed
     assert url(world.file, "?type=step&amp;page=2#chronologie") in listed
     assert "chronologie-suite" not in listed
+
+
+# --- Only the newest entries are read (issue 8) ------------------------------------------------
+
+
+@pytest.fixture
+def crowded(world, monkeypatch):
+    """Pages of four, on a file with steps, appointments (some to come) and notes interleaved over
+    forty days, several on the same day; among the notes, private notes of a colleague that the
+    referent may not read."""
+    monkeypatch.setattr("casework.views.file.TIMELINE_PAGE_SIZE", 4)
+    file = world.file
+    for day in range(40):
+        if day % 3 == 0:
+            StepFactory(beneficiary=file, author=world.referent, date=days_ago(day), outcome=f"ETAPE-{day}")
+        if day % 4 == 1:
+            StepFactory(beneficiary=file, author=world.referent, date=days_ago(day), outcome=f"ETAPE-BIS-{day}")
+        if day % 2 == 0:
+            AppointmentFactory(
+                beneficiary=file, author=world.referent, scheduled_at=at(day - 6, hour=9), purpose=f"RDV-{day}"
+            )
+        if day % 5 == 0:
+            note = NoteFactory(beneficiary=file, author=world.referent, body=f"NOTE-{day}")
+            backdate(note, created_at=at(day, hour=15))
+        if day % 7 == 0:
+            hidden = NoteFactory(
+                beneficiary=file, author=world.colleague, body=f"PRIVEE-{day}", visibility=Note.Visibility.PRIVATE
+            )
+            backdate(hidden, created_at=at(day, hour=16))
+    ContractFactory(beneficiary=file, author=world.referent)
+    return file
+
+
+def _full_timeline(world, file, kinds=None, user=None):
+    """Every item of the timeline, read without the window, as the anchors the page gives them."""
+    loaded = with_file_page_data(user or world.referent, Beneficiary.objects.get(pk=file.pk))
+    items = build_timeline(loaded, include_emergency_accesses=False)
+    return [item.anchor for item in items if kinds is None or item.kind in kinds]
+
+
+@pytest.mark.parametrize(
+    ("query", "kinds"),
+    [("", None), ("type=step", {"step"}), ("type=note&type=appointment", {"note", "appointment"})],
+)
+def test_every_page_of_the_timeline_is_that_of_the_whole_timeline(client, world, crowded, query, kinds):
+    expected = _full_timeline(world, crowded, kinds)
+    assert len(expected) > 12  # several pages, each kind on several of them
+    client.force_login(world.referent)
+    seen = []
+    for number in range(1, -(-len(expected) // 4) + 1):
+        html = client.get(url(crowded, f"?{query}&page={number}")).content.decode()
+        listed = timeline_of(html)
+        anchors = [part.split('"', 1)[0] for part in listed.split('<li class="mb-2" id="')[1:]]
+        seen.extend(anchors)
+        assert f"{len(expected)} événement" in html
+        older = len(expected) - min(4 * number, len(expected))
+        assert (f"Afficher les événements plus anciens ({older})" in html) is bool(older)
+    assert seen == expected
+    assert "PRIVEE-" not in "".join(seen)
+
+
+def test_the_filter_counts_every_entry_of_each_kind_and_no_note_one_may_not_read(client, world, crowded):
+    html = page(client, world.referent, crowded)
+    steps, appointments, notes = (
+        len(_full_timeline(world, crowded, {kind})) for kind in ("step", "appointment", "note")
+    )
+    assert (steps, appointments, notes) == (14 + 10, 20, 8)
+    for code, count in (("step", steps), ("appointment", appointments), ("note", notes)):
+        label = html[html.index(f'for="filtre-{code}"') :]
+        assert label[: label.index("</label>")].endswith(
+            f'<span class="visually-hidden">(</span>{count}<span class="visually-hidden">)</span></span>'
+        )
+    total = steps + appointments + notes + 2  # the contract and the referent's assignment
+    assert f"{total} événements" in html
+    # The colleague's private notes are neither shown nor counted for the referent (the count does not
+    # betray them), but they are for the colleague, once the file is shared with them.
+    beneficiary_share(actor=world.referent, beneficiary=crowded, user=world.colleague, reason="Relais")
+    theirs = _full_timeline(world, crowded, user=world.colleague)
+    assert len([anchor for anchor in theirs if anchor.startswith("evenement-note-")]) == 6  # private notes
+    assert f"{len(theirs)} événements" in page(client, world.colleague, crowded)
+
+
+def test_a_page_beyond_the_last_shows_the_last_and_a_wrong_number_the_first(client, world, crowded):
+    expected = _full_timeline(world, crowded)
+    last = -(-len(expected) // 4)
+    for query, first_anchor in (
+        ("?page=999999999", expected[(last - 1) * 4]),
+        ("?page=abc", expected[0]),
+        ("?page=0", expected[0]),
+        ("?page=-3", expected[0]),
+    ):
+        listed = timeline_of(page(client, world.referent, crowded, query))
+        assert listed.split('<li class="mb-2" id="')[1].startswith(first_anchor + '"'), query
+
+
+def test_the_next_appointment_is_found_beyond_the_newest_entries(world):
+    """Thirty-five appointments to come: the page reads the latest ones, the summary wants the earliest."""
+    for day in range(1, 36):
+        AppointmentFactory(beneficiary=world.file, author=world.referent, scheduled_at=at(-day), purpose=f"RDV+{day}")
+    withdrawn = AppointmentFactory(beneficiary=world.file, author=world.referent, scheduled_at=at(-1, hour=0))
+    entry_withdraw(
+        actor=world.referent, entry=withdrawn, beneficiary=world.file, reason="Erreur de saisie", expected_version=1
+    )
+    file = with_file_page_data(world.referent, Beneficiary.objects.get(pk=world.file.pk), newest=5)
+    assert len(file.appointments.all()) == 5 and file.timeline_counts["appointment"] == 36
+    assert build_summary(file).next_appointment.purpose == "RDV+1"
