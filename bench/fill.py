@@ -1163,6 +1163,16 @@ UPDATE casework_beneficiary b SET signed_contract_end = (
 """,
 ]
 
+# The track and decision day of each file's orientation in force, as
+# casework.services.common.files_refresh_orientation does.
+ORIENTATIONS_IN_FORCE = [
+    """
+UPDATE casework_beneficiary b SET orientation_track = o.track, orientation_decided_on = o.decided_on
+FROM casework_orientation o
+WHERE o.beneficiary_id = b.id AND o.status = 'decided'
+""",
+]
+
 STEPS = [
     ("organisation", ORGANISATION),
     ("skeleton", SKELETON),
@@ -1173,6 +1183,7 @@ STEPS = [
     ("entries", ENTRIES),
     ("big_file", BIG_FILE),
     ("contract_ends", CONTRACT_ENDS),
+    ("orientations_in_force", ORIENTATIONS_IN_FORCE),
     ("shares", SHARES),
     ("pathway", PATHWAY),
     ("activity", ACTIVITY),

@@ -53,7 +53,7 @@ from casework.models import (
     search_key,
 )
 from casework.permissions import GrantDrift, sync_grants
-from casework.services.common import files_refresh_contract_end
+from casework.services.common import files_refresh_contract_end, files_refresh_orientation
 
 # Lille's INSEE code: any fixed value would do, this one is easy to recognise.
 SEED = 59350
@@ -1873,7 +1873,9 @@ def _write(files: list[_File]) -> dict[str, int]:
         while links := [file.contracts[link] for file in files if len(file.contracts) > link]:
             Contract.objects.bulk_create(links, batch_size=500)
             link += 1
-        files_refresh_contract_end(Beneficiary.objects.filter(pk__in=[file.beneficiary.pk for file in files]))
+        written = Beneficiary.objects.filter(pk__in=[file.beneficiary.pk for file in files])
+        files_refresh_contract_end(written)
+        files_refresh_orientation(written)
         Diagnostic.objects.bulk_create(gather("diagnostics"), batch_size=500)
         Barrier.objects.bulk_create(gather("barriers"), batch_size=500)
         Objective.objects.bulk_create(gather("objectives"), batch_size=500)

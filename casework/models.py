@@ -185,6 +185,16 @@ class Beneficiary(TimeStamped):
     # the caseload, the dashboard and the alerts for every file of a list: kept in step by every write on a
     # contract (casework.services.common.beneficiary_refresh_contract_end), never by hand.
     signed_contract_end = models.DateField("fin du dernier contrat signé", null=True, blank=True, editable=False)
+    # The track and decision day of the orientation in force (the decided one: one at most), read by the
+    # caseload, the dashboard and the alerts for every file of a list: kept in step by every write on an
+    # orientation (casework.services.common.beneficiary_refresh_orientation), never by hand. "" and None:
+    # no orientation in force.
+    orientation_track = models.CharField(
+        "parcours de l'orientation en vigueur", max_length=20, blank=True, default="", db_default="", editable=False
+    )
+    orientation_decided_on = models.DateField(
+        "décision de l'orientation en vigueur", null=True, blank=True, editable=False
+    )
     # A file created by an import waits for orientation in the queue of this structure (the department's
     # insertion service, settings.IMPORT_INTAKE_STRUCTURE) until a referent is designated: its referents
     # and supervisors see it while it has no current referent (casework.permissions).

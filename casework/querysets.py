@@ -17,7 +17,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -56,7 +55,6 @@ def with_caseload_data(queryset: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]
     referent and structure. The caseload's sort by contract end (casework.filters) relies on the
     `contract_end` annotation."""
     return queryset.select_related("current_referent", "current_structure").annotate(
-        orientation_track=Subquery(orientation_in_force().values("track")[:1]),
         contract_end=F("signed_contract_end"),
     )
 
@@ -336,9 +334,7 @@ def latest_signed_contract() -> QuerySet[Contract]:
 
 def caseload_with_track(queryset: QuerySet[Beneficiary], track: str | None) -> QuerySet[Beneficiary]:
     """Files whose orientation in force has this track; with None, files with no orientation in force."""
-    if track is None:
-        return queryset.filter(~Exists(orientation_in_force()))
-    return queryset.filter(Exists(orientation_in_force().filter(track=track)))
+    return queryset.filter(orientation_track=track or "")
 
 
 # Contract states of a file, from the end date of its latest signed, non-withdrawn contract.
@@ -523,13 +519,14 @@ def warning_aliases() -> dict:
 
     - `last_seen_at`: the last activity, or (none yet) the file's arrival;
     - `entered_on`: the day the person entered the RSA, or (unknown) the day the file arrived;
-    - `oriented_on`: the decision day of the orientation in force (None: not oriented);
+    - `oriented_on`: the decision day of the orientation in force (None: not oriented;
+      `orientation_decided_on`);
     - `latest_contract_end`: the end of the latest signed, non-withdrawn contract (`signed_contract_end`).
     """
     return {
         "last_seen_at": Coalesce("last_activity_at", "created_at"),
         "entered_on": Coalesce("rsa_entry_date", TruncDate("created_at")),
-        "oriented_on": Subquery(orientation_in_force().values("decided_on")[:1]),
+        "oriented_on": F("orientation_decided_on"),
         "latest_contract_end": F("signed_contract_end"),
     }
 

@@ -28,7 +28,6 @@ from django.db.models import (
     DateField,
     Exists,
     F,
-    FilteredRelation,
     Func,
     OuterRef,
     Q,
@@ -170,20 +169,9 @@ class TeamCounts:
 
 
 def _with_team_aliases(files: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]:
-    """`warning_aliases`, with the orientation in force read by a join rather than a subquery: the dashboard
-    also counts files by its track, and a unique constraint (`orientation_one_current_per_beneficiary`)
-    allows one decided orientation at most, so the join yields that subquery's row, read once per file."""
-    return files.alias(
-        orientation_in_force=FilteredRelation(
-            "orientations", condition=Q(orientations__status=Orientation.Status.DECIDED)
-        )
-    ).alias(
-        **{
-            **warning_aliases(),
-            "oriented_on": F("orientation_in_force__decided_on"),
-            "track": F("orientation_in_force__track"),
-        }
-    )
+    """`warning_aliases`, and the track of the orientation in force (the file's `orientation_track`, ""
+    when there is none), which the dashboard counts files by."""
+    return files.alias(**warning_aliases(), track=F("orientation_track"))
 
 
 def team_counts(user: User, structures: list[Structure], deadlines: Deadlines) -> TeamCounts:
@@ -199,7 +187,7 @@ def team_counts(user: User, structures: list[Structure], deadlines: Deadlines) -
         FILES: Count("pk", filter=ongoing),
         **{key: Count("pk", filter=ongoing & conditions[key]) for key in WARNINGS},
         **{f"track_{track}": Count("pk", filter=ongoing & Q(track=track)) for track in Orientation.Track.values},
-        f"track_{NO_TRACK}": Count("pk", filter=ongoing & Q(track__isnull=True)),
+        f"track_{NO_TRACK}": Count("pk", filter=ongoing & Q(track="")),
         **{
             f"exits_{index}": Count(
                 "pk", filter=Q(is_active=False, support_ended_on__gte=start, support_ended_on__lt=end)

@@ -8,14 +8,15 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import F, Q, Subquery
+from django.db.models import F, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from accounts.models import User
 from casework.models import Beneficiary, Contract, Note, PathwayEntry, Revision
 from casework.permissions import can_change, visible_notes
-from casework.querysets import latest_signed_contract
+from casework.querysets import latest_signed_contract, orientation_in_force
 
 
 class ConcurrentEdit(Exception):
@@ -42,6 +43,22 @@ def files_refresh_contract_end(files: models.QuerySet[Beneficiary]) -> int:
     """Set `signed_contract_end` of these files from their contracts (one UPDATE); bulk writers of
     contracts (the demo) call it once they are written."""
     return files.update(signed_contract_end=Subquery(latest_signed_contract().values("end_date")[:1]))
+
+
+def files_refresh_orientation(files: models.QuerySet[Beneficiary]) -> int:
+    """Set `orientation_track` and `orientation_decided_on` of these files from their orientation in force
+    (one UPDATE); bulk writers of orientations (the demo) call it once they are written."""
+    in_force = orientation_in_force()
+    return files.update(
+        orientation_track=Coalesce(Subquery(in_force.values("track")[:1]), Value("")),
+        orientation_decided_on=Subquery(in_force.values("decided_on")[:1]),
+    )
+
+
+def beneficiary_refresh_orientation(*, beneficiary: Beneficiary) -> None:
+    """Keep the file's orientation columns in step with its orientations: every write on an orientation
+    calls it, in its transaction, after the orientation is saved."""
+    files_refresh_orientation(Beneficiary.objects.filter(pk=beneficiary.pk))
 
 
 def beneficiary_refresh_contract_end(*, beneficiary: Beneficiary) -> None:

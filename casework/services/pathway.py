@@ -38,6 +38,7 @@ from casework.permissions import can_change, supervises
 from casework.services.common import (
     ConcurrentEdit,
     beneficiary_refresh_contract_end,
+    beneficiary_refresh_orientation,
     beneficiary_touch,
     lock_beneficiary,
     save_versioned,
@@ -390,6 +391,7 @@ def orientation_decide(
     )
     orientation.full_clean()
     orientation.save()
+    beneficiary_refresh_orientation(beneficiary=beneficiary)
     beneficiary_touch(beneficiary=beneficiary)
     return orientation
 

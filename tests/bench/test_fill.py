@@ -24,7 +24,7 @@ from casework.filters import CaseloadFilterSet
 from casework.models import AuditEvent, Beneficiary, Step, search_key
 from casework.permissions import sync_grants, visible_beneficiaries
 from casework.querysets import Deadlines, caseload_search, with_file_page_data
-from casework.services.common import files_refresh_contract_end
+from casework.services.common import files_refresh_contract_end, files_refresh_orientation
 from casework.services.entries import step_log
 from casework.supervision import supervised_structures, team_dashboard
 from casework.timeline import build_timeline
@@ -106,6 +106,14 @@ def test_each_file_ends_its_latest_signed_contract_where_the_services_would_say(
     files_refresh_contract_end(Beneficiary.objects.all())
     assert dict(Beneficiary.objects.values_list("pk", "signed_contract_end")) == written
     assert sum(1 for end in written.values() if end) > len(written) / 2
+
+
+def test_each_file_carries_its_orientation_in_force_as_the_services_would(meta):
+    columns = ("pk", "orientation_track", "orientation_decided_on")
+    written = {pk: rest for pk, *rest in Beneficiary.objects.values_list(*columns)}
+    files_refresh_orientation(Beneficiary.objects.all())
+    assert {pk: rest for pk, *rest in Beneficiary.objects.values_list(*columns)} == written
+    assert sum(1 for track, _ in written.values() if track) > len(written) / 2
 
 
 def test_bench_users_log_in_with_the_bench_password(meta):

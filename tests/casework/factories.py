@@ -19,7 +19,7 @@ from casework.models import (
     Step,
     Theme,
 )
-from casework.services.common import files_refresh_contract_end
+from casework.services.common import files_refresh_contract_end, files_refresh_orientation
 from tests.accounts.factories import MembershipFactory, StructureFactory, UserFactory
 
 
@@ -90,12 +90,19 @@ class ReferentAssignmentFactory(factory.django.DjangoModelFactory):
 class OrientationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Orientation
+        skip_postgeneration_save = True  # the hook writes the file, not the orientation
 
     beneficiary = factory.SubFactory(BeneficiaryFactory)
     track = Orientation.Track.SOCIAL
     organisme_referent = factory.SubFactory(StructureFactory)
     status = Orientation.Status.DECIDED
     decided_on = factory.LazyFunction(lambda: _today() - datetime.timedelta(days=60))
+
+    @factory.post_generation
+    def orientation_in_force(orientation, create, extracted, **kwargs):
+        # As orientation_decide does: the file's denormalised track and decision day of its orientation.
+        if create:
+            files_refresh_orientation(Beneficiary.objects.filter(pk=orientation.beneficiary_id))
 
 
 class ContractFactory(factory.django.DjangoModelFactory):

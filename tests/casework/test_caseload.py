@@ -13,7 +13,7 @@ from accounts.models import Role
 from casework.models import Beneficiary, BeneficiaryUserObjectPermission, Contract, Orientation, search_key
 from casework.permissions import VIEW_BENEFICIARY
 from casework.services import beneficiary_share, emergency_access_open
-from casework.services.common import files_refresh_contract_end
+from casework.services.common import files_refresh_contract_end, files_refresh_orientation
 from tests.accounts.factories import DepartmentFactory, StructureFactory, UserFactory, member
 from tests.casework.factories import BeneficiaryFactory, ContractFactory, OrientationFactory
 from tests.conftest import AUDIT_QUERIES, HEADER_QUERIES
@@ -275,7 +275,9 @@ def _many_files(world, count, start=0):
         )
         for i, file in enumerate(files, start=start)
     )
-    files_refresh_contract_end(Beneficiary.objects.filter(pk__in=[file.pk for file in files]))  # as bulk writers do
+    written = Beneficiary.objects.filter(pk__in=[file.pk for file in files])
+    files_refresh_contract_end(written)  # as bulk writers do
+    files_refresh_orientation(written)
     _grant_all(world.referent)
 
 

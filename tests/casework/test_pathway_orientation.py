@@ -1,11 +1,14 @@
 """The orientation decision (supervisors of the file's structure) and the reorientation request workflow
 (the referent proposes, a supervisor accepts or refuses with a reason)."""
 
+from importlib import import_module
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.urls import reverse
 
-from casework.models import Orientation, ReorientationRequest
+from casework.models import Beneficiary, Orientation, ReorientationRequest
 from casework.services.pathway import orientation_decide, reorientation_decide, reorientation_request
 from tests.casework.factories import BeneficiaryFactory
 from tests.casework.test_pathway_world import build_world, days, field_errors, file_url, messages_of, today
@@ -351,3 +354,46 @@ def test_a_request_of_another_file_is_a_404(client, world):
     )
 
     assert response.status_code == 404
+
+
+# --- The file's orientation in force (orientation_track, orientation_decided_on) --------------------------
+
+
+def in_force_of(file) -> tuple[str, object]:
+    return Beneficiary.objects.values_list("orientation_track", "orientation_decided_on").get(pk=file.pk)
+
+
+def test_every_decision_keeps_the_files_orientation_in_force_in_step(world):
+    """A first decision, a new decision and an accepted reorientation each set the file's track and decision
+    day of the orientation in force (what the caseload, the dashboard and the alerts read); a refused
+    request leaves them as they were."""
+    file = BeneficiaryFactory(referent=world.colleague)
+    assert in_force_of(file) == ("", None)
+    decide(world, beneficiary=file, track=Orientation.Track.SOCIAL, decided_on=days(-30))
+    assert in_force_of(file) == (Orientation.Track.SOCIAL, days(-30))
+    decide(world, beneficiary=file, decided_on=days(-2))
+    assert in_force_of(file) == (Orientation.Track.PROFESSIONAL, days(-2))
+
+    before = in_force_of(world.file)
+    assert before == (world.orientation.track, world.orientation.decided_on)
+    refused = request(world, track=Orientation.Track.SOCIO_PROFESSIONAL)
+    reorientation_decide(actor=world.supervisor, request=refused, accept=False, reason="Pas encore.")
+    assert in_force_of(world.file) == before
+    accepted = request(world, track=Orientation.Track.SOCIO_PROFESSIONAL)
+    reorientation_decide(actor=world.supervisor, request=accepted, accept=True, reason="Accord en EP.")
+    assert in_force_of(world.file) == (Orientation.Track.SOCIO_PROFESSIONAL, today())
+    assert in_force_of(file) == (Orientation.Track.PROFESSIONAL, days(-2))  # another file's, untouched
+
+
+def test_the_migration_fills_the_orientation_in_force_as_the_services_do(world):
+    """Migration 0015's SQL, run again on files whose columns were emptied, gives back what the
+    services wrote (the same on PostgreSQL and SQLite)."""
+    decide(world, beneficiary=BeneficiaryFactory(referent=world.colleague), decided_on=days(-3))
+    files = list(Beneficiary.objects.all())
+    expected = {file.pk: in_force_of(file) for file in files}
+    Beneficiary.objects.update(orientation_track="", orientation_decided_on=None)
+    backfill = import_module("casework.migrations.0015_beneficiary_orientation_in_force").BACKFILL
+    with connection.cursor() as cursor:
+        cursor.execute(backfill)
+    assert {file.pk: in_force_of(file) for file in files} == expected
+    assert sum(1 for track, _ in expected.values() if track) >= 2
