@@ -75,6 +75,14 @@ def measure_all(meta: dict, *, reps: int) -> list[Result]:
         results.append(result)
 
     print("Pages :", flush=True)
+    # What every page pays before showing anything (session, user and memberships, the header's unread
+    # count, the base template): the home page, which reads no file (docs/performance.md, "Le socle").
+    run(
+        "accueil",
+        "referent",
+        "Accueil, sans données (le socle de toute page)",
+        lambda: referent_client.get(reverse("home")),
+    )
     # The caseload of a referent (the files they follow) and of a supervisor of 10 structures (all).
     run("liste.referent.premiere", "referent", "Mes dossiers, première page", lambda: referent_client.get(caseload))
     run(
@@ -164,6 +172,13 @@ def measure_all(meta: dict, *, reps: int) -> list[Result]:
         "supervisor_team",
         "Tableau de bord de 40 référents",
         lambda: team_client.get(reverse("casework:team_dashboard")),
+    )
+    # Their alerts, most overdue first (not one of issue 8's target pages; measured to follow it).
+    run(
+        "alertes.equipe",
+        "supervisor_team",
+        "Alertes de l'équipe de 40 référents, première page",
+        lambda: team_client.get(reverse("casework:team_alerts")),
     )
 
     # The auditor's search of the trail: the newest events, then one person over a month.

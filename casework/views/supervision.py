@@ -32,6 +32,7 @@ from accounts.models import Membership, Role, User
 from casework.audit import audit_annotate
 from casework.charts import Series, column_chart, horizontal_bar_chart, month_label
 from casework.filters import SUPPORT_ONGOING
+from casework.pagination import counted_page
 from casework.querysets import Deadlines
 from casework.supervision import (
     ALERT_SORTS,
@@ -223,7 +224,11 @@ def team_alerts_list(request):
     structures = check_supervises(user)
     deadlines = Deadlines.current()
     form, rows = _alert_rows(request, user, structures, deadlines)
-    page = Paginator(rows if rows is not None else [], ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    if rows is None:
+        page = Paginator([], ALERTS_PAGE_SIZE).get_page(1)
+    else:
+        # The page and the count from one run of the union (the Paginator would run it twice).
+        page = counted_page(rows, request.GET.get("page"), ALERTS_PAGE_SIZE)
     alerts = alert_page(page, deadlines)
     audit_annotate(request, details={"count": page.paginator.count, "page": page.number})
     params = QueryDict(mutable=True)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from casework.models import Appointment, AuditEvent, Beneficiary, CaseworkSettings, Contract, ReferentAssignment
+from casework.pagination import counted_page
 from casework.querysets import (
     AWAITING_ORIENTATION,
     CONTRACT_EXPIRED,
@@ -482,9 +483,10 @@ def test_alerts_are_paginated_with_a_constant_number_of_queries(client, django_a
             make_file(referent, oriented_days_ago=90, contract=(-400, -10), missed_days_ago=3, activity_days_ago=100)
 
     add_files(2)
-    # Session, user, savepoint, memberships, settings, the count and the page of the union, the page's
-    # files, the referents offered, release; the audit event; the session's save.
-    with django_assert_max_num_queries(13 + AUDIT_QUERIES + HEADER_QUERIES) as small:
+    # Session, user, savepoint, memberships, settings, the page of the union with its count (one
+    # statement: casework.pagination.counted_page), the page's files, the referents offered, release; the
+    # audit event; the session's save.
+    with django_assert_max_num_queries(12 + AUDIT_QUERIES + HEADER_QUERIES) as small:
         assert client.get(ALERTS).status_code == 200
     add_files(20)  # 20 files × 3 alerts: two pages
     with django_assert_max_num_queries(len(small)) as large:
@@ -493,6 +495,44 @@ def test_alerts_are_paginated_with_a_constant_number_of_queries(client, django_a
     assert len([q for q in large if "SAVEPOINT" not in q["sql"]]) <= 12
     html = response.content.decode()
     assert "66 alertes" in html and "page=1" in html
+    assert len([q for q in large if 'AS "kind"' in q["sql"]]) == 1  # the union of alerts runs once
+
+
+ALERTS_PAGE_SIZE_IN_TEST = 4
+
+
+@pytest.mark.parametrize("sort", ["urgence", "-echeance", "referent"])
+def test_each_page_of_alerts_is_that_of_the_whole_sorted_list(client, sort):
+    """The page read with its count (casework.pagination.counted_page) holds the rows the whole union
+    gives at that place, in each sort order; a page beyond the last shows the last, a wrong one the first."""
+    nord = StructureFactory()
+    supervisor = member(Role.SUPERVISOR, structure=nord)
+    deadlines = Deadlines.current()
+    for index in range(9):
+        referent = member(Role.REFERENT, structure=nord, last_name=f"Ref{index % 3}")
+        make_file(referent, oriented_days_ago=60 + index, contract=(-400, -10 - index), activity_days_ago=100 + index)
+    client.force_login(supervisor)
+    whole = list(team_alerts(supervisor, [nord], deadlines, sort=sort))
+    assert len(whole) > 2 * ALERTS_PAGE_SIZE_IN_TEST
+    pages = -(-len(whole) // ALERTS_PAGE_SIZE_IN_TEST)
+    for number in range(1, pages + 1):
+        page = counted_page(team_alerts(supervisor, [nord], deadlines, sort=sort), number, ALERTS_PAGE_SIZE_IN_TEST)
+        start = (number - 1) * ALERTS_PAGE_SIZE_IN_TEST
+        assert list(page.object_list) == whole[start : start + ALERTS_PAGE_SIZE_IN_TEST]
+        assert page.paginator.count == len(whole) and page.number == number
+    beyond = counted_page(team_alerts(supervisor, [nord], deadlines, sort=sort), pages + 5, ALERTS_PAGE_SIZE_IN_TEST)
+    assert beyond.number == pages and list(beyond.object_list) == whole[(pages - 1) * ALERTS_PAGE_SIZE_IN_TEST :]
+    for wrong in ("abc", "0", "-2", None):
+        first = counted_page(team_alerts(supervisor, [nord], deadlines, sort=sort), wrong, ALERTS_PAGE_SIZE_IN_TEST)
+        assert first.number == 1 and list(first.object_list) == whole[:ALERTS_PAGE_SIZE_IN_TEST]
+    empty = counted_page(
+        team_alerts(supervisor, [nord], deadlines, kinds=[MISSED_APPOINTMENT]), 3, ALERTS_PAGE_SIZE_IN_TEST
+    )
+    assert (empty.number, empty.paginator.count, list(empty.object_list)) == (1, 0, [])
+    nothing = counted_page(Beneficiary.objects.none().values_list("pk"), 2, ALERTS_PAGE_SIZE_IN_TEST)
+    assert (nothing.number, nothing.paginator.count, list(nothing.object_list)) == (1, 0, [])
+    # The dates come back as dates (Django's converters), on SQLite as on PostgreSQL.
+    assert isinstance(whole[0][2], datetime.date)
 
 
 def test_the_deadlines_are_edited_by_a_department_admin_in_one_row(client):
