@@ -168,6 +168,10 @@ def main() -> None:
     print(f"Données : {json.dumps(meta.get('counts', {}), ensure_ascii=False)}", flush=True)
 
     reps = options.reps or REPS.get(scale, 20)
+    # As a web worker does once the application is loaded (config/wsgi.py).
+    from config.process import settle
+
+    settle()
     results = pages.measure_all(meta, reps=reps)
     job_results = {}
     if not options.skip_jobs:

@@ -5,3 +5,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 application = get_asgi_application()
+
+from config.process import settle  # noqa: E402 (after Django is set up)
+
+settle()

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models
 from django.db.models import Value
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from casework.db_bundle import _Part, fetch_bundle, set_prefetched
@@ -280,3 +281,45 @@ def test_querysets_it_cannot_read_faithfully_are_refused(file):
         )
     with pytest.raises(ValueError, match="random"):
         fetch_bundle({"random": Contract.objects.order_by("?")})
+
+
+def _prepared_bundles() -> list[tuple[str, int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE 'SELECT (SELECT json_agg%%'"
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_on_postgresql_the_statement_is_prepared_on_its_connection(file, django_assert_num_queries, settings):
+    """The bundle's statement is prepared (its plan kept on the connection), gives the same instances
+    from its first execution to the ones that reuse the prepared plan, and is logged with its values."""
+    settings.DATABASE_PREPARED_BUNDLES = True
+    HouseholdMemberFactory.create_batch(2, beneficiary=file)
+    other = BeneficiaryFactory()
+    HouseholdMemberFactory(beneficiary=other)
+    for beneficiary in [file, other] * 4:
+        querysets = {"members": HouseholdMember.objects.filter(beneficiary=beneficiary).order_by("pk")}
+        bundled = assert_bundled_like_django(querysets, django_assert_num_queries)
+        assert len(bundled["members"]) == (2 if beneficiary == file else 1)
+    (statement, generic_plans, custom_plans), *others = _prepared_bundles()
+    assert not others
+    assert "$1" in statement and custom_plans + generic_plans == 8
+    with CaptureQueriesContext(connection) as captured:
+        fetch_bundle({"members": HouseholdMember.objects.filter(beneficiary=other).order_by("pk")})
+    logged = captured.captured_queries[0]["sql"]
+    assert f'"beneficiary_id" = {other.pk}' in logged and "$1" not in logged
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_prepared_bundles_can_be_turned_off(file, django_assert_num_queries, settings):
+    settings.DATABASE_PREPARED_BUNDLES = False
+    HouseholdMemberFactory(beneficiary=file)
+    for _ in range(3):
+        bundled = assert_bundled_like_django(
+            {"members": HouseholdMember.objects.filter(beneficiary=file).order_by("pk")}, django_assert_num_queries
+        )
+        assert len(bundled["members"]) == 1
+    assert _prepared_bundles() == []
