@@ -26,6 +26,7 @@ generic plan when it is as cheap as the custom ones, which it is for these point
 Other statements keep Django's client-side binding.
 """
 
+import copy
 import datetime
 import decimal
 import functools
@@ -68,7 +69,7 @@ class Bundle(dict):
     counts: dict[str, int]
 
 
-def fetch_bundle(querysets: Mapping[str, QuerySet], *, first: Mapping[str, int] | None = None) -> Bundle:
+def fetch_bundle(querysets: Mapping[str, "QuerySet | Bound"], *, first: Mapping[str, int] | None = None) -> Bundle:
     """Evaluate model querysets in one statement: {name: the instances `list(queryset)` gives, in order}.
 
     The querysets must be plain model querysets (no `values()`, no `prefetch_related`, no `distinct`) on
@@ -78,6 +79,8 @@ def fetch_bundle(querysets: Mapping[str, QuerySet], *, first: Mapping[str, int] 
     `first` ({name: n}) reads only the first n rows of these querysets (as `queryset[:n]` would), and
     how many rows each holds in all, in `bundle.counts[name]` (as `queryset.count()` would): one more
     aggregate of the same rows, where a count of its own would repeat the queryset's joins and filters.
+
+    A queryset may also be given already compiled, bound to an id (`BundleTemplate.bind`).
     """
     first = dict(first or {})
     if unknown := set(first) - set(querysets):
@@ -92,7 +95,12 @@ def fetch_bundle(querysets: Mapping[str, QuerySet], *, first: Mapping[str, int] 
     connection = connections[using.pop()]
     if connection.vendor not in _SYNTAX:
         raise NotSupportedError(f"fetch_bundle does not support {connection.vendor}.")
-    parts = {name: _Part(queryset, connection, first=first.get(name)) for name, queryset in querysets.items()}
+    parts = {
+        name: queryset.part(connection, first=first.get(name))
+        if isinstance(queryset, Bound)
+        else _Part(queryset, connection, first=first.get(name))
+        for name, queryset in querysets.items()
+    }
     sent = [part for part in parts.values() if part.sql is not None]
     if sent:
         with _bundle_cursor(connection) as cursor:
@@ -107,6 +115,80 @@ def fetch_bundle(querysets: Mapping[str, QuerySet], *, first: Mapping[str, int] 
         if name in first:
             bundle.counts[name] = part.count
     return bundle
+
+
+class BundleTemplate:
+    """Querysets that vary by one integer id only (a file's), compiled once per process and database, then
+    bound to an id for each bundle (`fetch_bundle(template.bind(id) | other_querysets)`).
+
+    Building and compiling a queryset costs the ORM about a millisecond, more than the database takes to
+    run it; the file page's fifteen querysets that depend on the file alone compile to the same SQL for
+    every file, only the file's id changes in the parameters (issue 8, docs/performance.md).
+
+    `build(id)` returns {name: queryset} and must depend on the id only: not on the time, the user or the
+    settings. It is compiled for two ids that no row has, and the template is refused (ValueError) unless
+    both give the same SQL, and the same parameters except where the id is: something else that varied
+    between the two builds (a time, say) would stay frozen in the statement. A part that could match
+    nothing for those ids (an empty `__in`, an id out of a field's range) is refused too: it would match
+    nothing for any id.
+    """
+
+    # Two ids no row has (ids are positive), in the range of every integer primary key.
+    PROBES = (-1_000_000_007, -1_000_000_009)
+
+    def __init__(self, build: Callable[[int], Mapping[str, QuerySet]]) -> None:
+        self.build = build
+        self._compiled: dict[str, dict[str, tuple[_Part, tuple[int, ...]]]] = {}
+
+    def bind(self, value: int, *, using: str = "default") -> dict[str, "Bound"]:
+        if type(value) is not int or value <= 0:
+            raise ValueError(f"A bundle template is bound to a positive integer id, not {value!r}.")
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            compiled = self._compiled[using] = self._compile(using)
+        return {name: Bound(part, slots, value) for name, (part, slots) in compiled.items()}
+
+    def _compile(self, using: str) -> dict[str, tuple["_Part", tuple[int, ...]]]:
+        connection = connections[using]
+        first, second = self.PROBES
+        built = [self.build(probe) for probe in self.PROBES]
+        if list(built[0]) != list(built[1]):
+            raise ValueError("A bundle template's build must give the same querysets (names) for every id.")
+        compiled = {}
+        for name in built[0]:
+            queryset = built[0][name].using(using)
+            if queryset._known_related_objects:
+                raise ValueError(f"{name}: a bundle template reads querysets of a manager, not of a related one.")
+            part, other = _Part(queryset, connection), _Part(built[1][name].using(using), connection)
+            if part.sql is None or other.sql is None:
+                raise ValueError(f"{name}: this queryset can match nothing; it cannot be a template.")
+            slots = tuple(i for i, param in enumerate(part.params) if type(param) is int and param == first)
+            same = part.sql == other.sql and len(part.params) == len(other.params)
+            if not same or any(
+                (b != second) if i in slots else (a != b or b == second)
+                for i, (a, b) in enumerate(zip(part.params, other.params, strict=True))
+            ):
+                raise ValueError(f"{name}: its statement depends on something else than the id.")
+            compiled[name] = (part, slots)
+        return compiled
+
+
+class Bound:
+    """A compiled template queryset and the id it is bound to (`BundleTemplate.bind`)."""
+
+    def __init__(self, part: "_Part", slots: tuple[int, ...], value: int) -> None:
+        self.template, self.slots, self.value = part, slots, value
+        self.db = part.queryset.db
+
+    def part(self, connection, *, first: int | None = None) -> "_Part":
+        template = self.template
+        if first is not None and (template.queryset.query.is_sliced or first < 0):
+            raise ValueError("fetch_bundle reads the first rows of an unsliced queryset (first >= 0).")
+        part = copy.copy(template)
+        part.params = tuple(self.value if i in self.slots else p for i, p in enumerate(template.params))
+        # Django's connections are per thread: this thread's, for the vendor and the quoting.
+        part.connection, part.first, part.count, part.raw = connection, first, 0, []
+        return part
 
 
 def _bundle_cursor(connection):

@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from casework.db_bundle import fetch_bundle, set_parent, set_prefetched
+from casework.db_bundle import BundleTemplate, fetch_bundle, set_parent, set_prefetched
 from casework.models import (
     Action,
     Appointment,
@@ -68,21 +68,32 @@ def file_page_querysets(
     user: User, beneficiary: Beneficiary, *, now: datetime.datetime | None = None
 ) -> dict[str, QuerySet]:
     """Everything the file page shows beside the file's own columns, one queryset per kind of object,
-    which `with_file_page_data` reads in one statement (casework.db_bundle).
-
-    Steps, appointments and notes come newest first, in the timeline's order (casework.timeline), so
-    that the page may read only the newest of each. `upcoming` is the next planned appointment (from
-    `now`), which the summary shows however few appointments are read.
+    which `with_file_page_data` reads in one statement (casework.db_bundle): those of the file alone
+    (`_file_querysets`), then those that depend on the user or the time.
 
     Notes are only those `visible_notes` lets this user read (`notes`), and so are the people, structures
     and departments they are shared with (`note_departments`, `note_structures`, `note_users`: the rows of
     the readable shared notes only) and the previous versions of notes (`revisions`: the file's previous
     versions, those of a note only when this user may read it). Emergency accesses are there only for the
-    users allowed to see them. `covers` are the covers of the file's referents in their structures, which
-    casework.timeline narrows to the periods the file was theirs.
+    users allowed to see them. `upcoming` is the next planned appointment (from `now`), which the summary
+    shows however few appointments are read.
     """
-    readable = visible_notes(user, beneficiary)
-    of_file = {"beneficiary": beneficiary}
+    return _file_querysets(beneficiary.pk, emergency=can_see_emergency_accesses(user, beneficiary)) | (
+        _user_file_querysets(user, beneficiary, now=now)
+    )
+
+
+def _file_querysets(file_id: int, *, emergency: bool = True) -> dict[str, QuerySet]:
+    """The file page's querysets that depend on the file alone: the same SQL for every file, which
+    `_FILE_TEMPLATE` compiles once per process (casework.db_bundle.BundleTemplate). Nothing here may depend
+    on the user, the time or the settings.
+
+    Steps and appointments come newest first, in the timeline's order (casework.timeline), so that the
+    page may read only the newest of each. `covers` are the covers of the file's referents in their
+    structures, which casework.timeline narrows to the periods the file was theirs. `emergency_accesses`
+    only when asked for (only some users may see them: casework.permissions.can_see_emergency_accesses).
+    """
+    of_file = {"beneficiary": file_id}
     assignments = ReferentAssignment.objects.filter(**of_file)
     querysets = {
         # Explicit orders where Meta.ordering starts with the file (one file here: the same rows in the
@@ -107,7 +118,7 @@ def file_page_querysets(
         "objectives": Objective.objects.filter(**of_file)
         .select_related("contract", "author", "withdrawn_by")
         .order_by("status", "due_date"),
-        "actions": Action.objects.filter(objective__beneficiary=beneficiary)
+        "actions": Action.objects.filter(objective__beneficiary=file_id)
         .select_related("author", "withdrawn_by")
         .order_by("due_date", "pk"),
         "appointments": Appointment.objects.filter(**of_file)
@@ -116,8 +127,7 @@ def file_page_querysets(
         "diagnostics": Diagnostic.objects.filter(**of_file)
         .select_related("author", "withdrawn_by")
         .order_by("-carried_out_on"),
-        "barriers": Barrier.objects.filter(diagnostic__beneficiary=beneficiary).order_by("kind"),
-        "notes": readable.select_related("author", "author_structure", "withdrawn_by").order_by("-created_at", "-pk"),
+        "barriers": Barrier.objects.filter(diagnostic__beneficiary=file_id).order_by("kind"),
         "shares": Share.objects.filter(**of_file)
         .select_related("shared_with_user", "shared_with_structure", "shared_with_department", "author", "ended_by")
         .order_by("-starts_at", "-pk"),
@@ -127,9 +137,28 @@ def file_page_querysets(
         "import_changes": ImportChange.objects.filter(**of_file)
         .select_related("beneficiary_import__uploaded_by")
         .order_by("beneficiary_import_id", "pk"),
+    }
+    if emergency:
+        querysets["emergency_accesses"] = (
+            EmergencyAccess.objects.filter(**of_file).select_related("user", "user_structure").order_by("-started_at")
+        )
+    return querysets
+
+
+_FILE_TEMPLATE = BundleTemplate(_file_querysets)
+
+
+def _user_file_querysets(
+    user: User, beneficiary: Beneficiary, *, now: datetime.datetime | None = None
+) -> dict[str, QuerySet]:
+    """The file page's querysets that depend on the user (the notes they may read) or the time."""
+    readable = visible_notes(user, beneficiary)
+    return {
+        # Newest first, in the timeline's order, as steps and appointments (`_file_querysets`).
+        "notes": readable.select_related("author", "author_structure", "withdrawn_by").order_by("-created_at", "-pk"),
         **_note_page_querysets(beneficiary, readable),
         "upcoming": Appointment.objects.filter(
-            **of_file,
+            beneficiary=beneficiary,
             status=Appointment.Status.PLANNED,
             withdrawn_at__isnull=True,
             scheduled_at__gte=now or timezone.now(),
@@ -137,11 +166,6 @@ def file_page_querysets(
         .select_related("with_user", "with_structure", "author", "withdrawn_by")
         .order_by("scheduled_at", "pk")[:1],
     }
-    if can_see_emergency_accesses(user, beneficiary):
-        querysets["emergency_accesses"] = (
-            EmergencyAccess.objects.filter(**of_file).select_related("user", "user_structure").order_by("-started_at")
-        )
-    return querysets
 
 
 def _note_page_querysets(beneficiary: Beneficiary, notes: QuerySet[Note]) -> dict[str, QuerySet]:
@@ -268,8 +292,9 @@ def with_file_page_data(
     user: User, beneficiary: Beneficiary, *, newest: int | None = None, now: datetime.datetime | None = None
 ) -> Beneficiary:
     """Load the file page's data onto a file the user may read, in one statement (see
-    file_page_querysets): the relations of `_FILE_PAGE_RELATIONS` as if prefetched (with each objective's
-    `actions` and each diagnostic's `barriers`), the readable notes in `readable_notes` with their
+    file_page_querysets; those of the file alone are compiled once, `_FILE_TEMPLATE`): the relations of
+    `_FILE_PAGE_RELATIONS` as if prefetched (with each objective's `actions` and each diagnostic's `barriers`),
+    the readable notes in `readable_notes` with their
     `recipient_labels`, the emergency accesses (for who may see them) in `emergency_access_list`, the
     candidate covers in `cover_candidates`, the imports' changes in `import_change_list`, the next planned
     appointment in `upcoming_appointment`, and the previous versions of the entries in `entry.revision_list`.
@@ -278,7 +303,10 @@ def with_file_page_data(
     `timeline_counts` ({"step": …, "appointment": …, "note": …}) how many there are in all; without it,
     they hold everything and `timeline_counts` is None."""
     first = dict.fromkeys(WINDOWED_KINDS, newest) if newest is not None else None
-    data = fetch_bundle(file_page_querysets(user, beneficiary, now=now), first=first)
+    of_file = _FILE_TEMPLATE.bind(beneficiary.pk, using=beneficiary._state.db or "default")
+    if not can_see_emergency_accesses(user, beneficiary):
+        del of_file["emergency_accesses"]
+    data = fetch_bundle(of_file | _user_file_querysets(user, beneficiary, now=now), first=first)
     for accessor in _FILE_PAGE_RELATIONS:
         set_prefetched(beneficiary, accessor, data[accessor])
     actions = _grouped(data["actions"], "objective_id")

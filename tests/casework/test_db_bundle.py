@@ -12,7 +12,7 @@ from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from casework.db_bundle import _Part, fetch_bundle, set_prefetched
+from casework.db_bundle import BundleTemplate, _Part, fetch_bundle, set_prefetched
 from casework.models import Appointment, Contract, HouseholdMember, Note, Revision, Share
 from casework.querysets import file_page_querysets
 from tests.accounts.factories import DepartmentFactory, StructureFactory, UserFactory
@@ -323,3 +323,65 @@ def test_prepared_bundles_can_be_turned_off(file, django_assert_num_queries, set
         )
         assert len(bundled["members"]) == 1
     assert _prepared_bundles() == []
+
+
+def _by_file(file_id: int) -> dict:
+    return {
+        "contracts": Contract.objects.filter(beneficiary=file_id).select_related("author").order_by("-pk"),
+        "members": HouseholdMember.objects.filter(beneficiary_id=file_id).order_by("pk"),
+        "notes": Note.objects.filter(
+            beneficiary__in=Contract.objects.filter(beneficiary=file_id).values("beneficiary")
+        )
+        .select_related("author")
+        .order_by("-created_at", "-pk"),
+    }
+
+
+def test_a_template_is_compiled_once_and_bound_to_each_file(django_assert_num_queries):
+    builds = []
+    template = BundleTemplate(lambda file_id: builds.append(file_id) or _by_file(file_id))
+    files = BeneficiaryFactory.create_batch(3)
+    for index, file in enumerate(files):
+        ContractFactory.create_batch(index + 1, beneficiary=file)
+        HouseholdMemberFactory.create_batch(index, beneficiary=file)
+        NoteFactory.create_batch(index + 2, beneficiary=file)
+    for file in files * 2:
+        with django_assert_num_queries(1):
+            bundled = fetch_bundle(
+                template.bind(file.pk) | {"file_notes": Note.objects.filter(beneficiary=file).order_by("pk")},
+                first={"contracts": 1},
+            )
+        for name, queryset in _by_file(file.pk).items():
+            expected = list(queryset[:1] if name == "contracts" else queryset)
+            assert [_values(obj) for obj in bundled[name]] == [_values(obj) for obj in expected], name
+        assert bundled.counts == {"contracts": Contract.objects.filter(beneficiary=file).count()}
+    assert builds == list(BundleTemplate.PROBES)  # compiled once, for the two probes only
+
+
+def test_a_template_that_depends_on_something_else_than_the_id_is_refused(file):
+    def after_now(file_id):
+        return {
+            "contracts": Contract.objects.filter(beneficiary=file_id, created_at__gte=timezone.now()).order_by("pk")
+        }
+
+    def of_another_file(file_id):
+        return {"contracts": Contract.objects.filter(beneficiary=file.pk if file_id < -1_000_000_008 else file_id)}
+
+    for build in (after_now, of_another_file):
+        with pytest.raises(ValueError, match="depends on something else than the id"):
+            BundleTemplate(build).bind(file.pk)
+    with pytest.raises(ValueError, match="can match nothing"):
+        BundleTemplate(lambda file_id: {"none": Contract.objects.filter(beneficiary=file_id, pk__in=[])}).bind(1)
+    with pytest.raises(ValueError, match="not of a related one"):
+        BundleTemplate(lambda file_id: {"related": file.contracts.filter(pk=file_id).order_by("pk")}).bind(1)
+    with pytest.raises(ValueError, match="the same querysets"):
+        BundleTemplate(lambda file_id: {str(file_id): Contract.objects.filter(beneficiary=file_id)}).bind(1)
+    template = BundleTemplate(lambda file_id: {"sliced": Contract.objects.filter(beneficiary=file_id)[:2]})
+    for value in (0, -3, "12", file):
+        with pytest.raises(ValueError, match="positive integer id"):
+            template.bind(value)
+    with pytest.raises(ValueError, match="unsliced"):
+        fetch_bundle(template.bind(file.pk), first={"sliced": 1})
+    # A part that does not depend on the id at all is a template too: the same statement for every id.
+    constant = BundleTemplate(lambda file_id: {"all": Contract.objects.order_by("pk")}).bind(file.pk)
+    assert fetch_bundle(constant)["all"] == list(Contract.objects.order_by("pk"))
