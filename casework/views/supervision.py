@@ -15,6 +15,7 @@ exports (EXPORT); the views only add how many files or rows answered.
 
 import csv
 import io
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.paginator import Paginator
@@ -66,14 +67,15 @@ def _referent_name(user: User | None) -> str:
     return user.get_full_name() or user.username
 
 
-def _caseload_url(**params) -> str:
-    query = QueryDict(mutable=True)
-    query.update({"vue": "tous", "accompagnement": SUPPORT_ONGOING})
+def _caseload_url(base: str, **params) -> str:
+    """The caseload at `base` (its path, reversed once per page: a dashboard has hundreds of links) with
+    these filters, on the files of all the supervisor's structures whose support is ongoing."""
+    query = {"vue": "tous", "accompagnement": SUPPORT_ONGOING}
     query.update({key: value for key, value in params.items() if value is not None})
-    return f"{reverse('casework:caseload')}?{query.urlencode()}"
+    return f"{base}?{urlencode(query)}"
 
 
-def _cells(row: TeamRow, keys: list[str]) -> list[tuple[int, str]]:
+def _cells(row: TeamRow, keys: list[str], base: str) -> list[tuple[int, str]]:
     """(figure, link to the caseload with the matching filters) for each column of a row; no link for a
     zero (an empty list), nor for files held by nobody (the caseload cannot select them)."""
     cells = []
@@ -82,6 +84,7 @@ def _cells(row: TeamRow, keys: list[str]) -> list[tuple[int, str]]:
         url = ""
         if value and (row.is_total or row.referent is not None):
             url = _caseload_url(
+                base,
                 structure=row.structure.pk,
                 referent=None if row.is_total else row.referent.pk,
                 alerte=None if key == FILES else key,
@@ -133,12 +136,13 @@ def team_dashboard(request):
     deadlines = Deadlines.current()
     dashboard = build_dashboard(user, structures, deadlines)
     keys = [FILES, *WARNINGS]
+    base = reverse("casework:caseload")
     tables = [
         {
             "structure": table.structure,
             "structure_label": table.structure.label_for(user),
-            "rows": [(row, _referent_name(row.referent), _cells(row, keys)) for row in table.rows],
-            "total": _cells(table.total, keys),
+            "rows": [(row, _referent_name(row.referent), _cells(row, keys, base)) for row in table.rows],
+            "total": _cells(table.total, keys, base),
         }
         for table in dashboard.tables
     ]
