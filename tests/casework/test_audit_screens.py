@@ -9,11 +9,12 @@ import re
 import zoneinfo
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from casework.audit_filters import AROUND_COUNT
+from casework.audit_filters import AROUND_COUNT, AuditEventFilterSet
 from casework.models import AuditEvent
 from tests.accounts.factories import StructureFactory, member
 from tests.casework.factories import BeneficiaryFactory, NoteFactory
@@ -244,6 +245,52 @@ def test_the_search_filters_by_structure_at_that_time_and_by_file_public_id(clie
 
     assert listed(by_structure) == {trail.early_on_10.pk, trail.emergency.pk}
     assert listed(by_public_id) == {trail.early_on_10.pk}
+
+
+def test_the_search_by_structure_matches_its_whole_name_only(client, world):
+    """A structure is one of the names of the actor's structures at that moment: not a part of another
+    name, and a name with a comma of its own is matched whole (the list is split at the commas)."""
+    client.force_login(world.auditor)
+    lille = StructureFactory(name="CCAS de Lille")
+    antenna = StructureFactory(name="CCAS de Lille, antenne sud")
+    events = {
+        "alone": make_event(actor_structures="CCAS de Lille"),
+        "first_of_two": make_event(actor_structures="CCAS de Lille, Maison des solidarités"),
+        "last_of_two": make_event(actor_structures="Agence, CCAS de Lille"),
+        "antenna": make_event(actor_structures="CCAS de Lille, antenne sud"),
+        "antenna_among_others": make_event(actor_structures="Agence, CCAS de Lille, antenne sud, Zeta"),
+        "longer_name": make_event(actor_structures="CCAS de Lille-Sud"),
+        "antenna_parts_apart": make_event(actor_structures="antenne sud, CCAS de Lille"),
+        "none": make_event(actor_structures=""),
+    }
+
+    def found(structure) -> set[str]:
+        pks = listed(client.get(EVENTS_URL, {"structure": structure.pk}))
+        return {name for name, event in events.items() if event.pk in pks}
+
+    # The antenna's own events name "CCAS de Lille" too, split at its comma: the same as the regular
+    # expression on the whole text, which the search keeps for a name with a comma.
+    assert found(lille) == {
+        "alone",
+        "first_of_two",
+        "last_of_two",
+        "antenna",
+        "antenna_among_others",
+        "antenna_parts_apart",
+    }
+    assert found(antenna) == {"antenna", "antenna_among_others"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the index is PostgreSQL's (migration 0016)")
+def test_the_search_by_structure_can_read_the_index_of_the_names(world):
+    """The filter writes the very expression migration 0016 indexes, so the planner can use the index."""
+    queryset = AuditEventFilterSet({"structure": world.sud.pk}, queryset=AuditEvent.objects.all()).qs
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = queryset.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "audit_structure_names" in plan
 
 
 @pytest.mark.parametrize(
