@@ -181,7 +181,7 @@ def measure_all(meta: dict, *, reps: int) -> list[Result]:
         lambda: team_client.get(reverse("casework:team_alerts")),
     )
 
-    # The auditor's search of the trail: the newest events, then one person over a month.
+    # The auditor's search of the trail: the newest events, one person over a month, one structure.
     auditor_client = _client(auditor)
     events = reverse("casework:audit_events")
     run("audit.recherche", "auditor", "Journal d'audit, derniers événements", lambda: auditor_client.get(events))
@@ -196,5 +196,13 @@ def measure_all(meta: dict, *, reps: int) -> list[Result]:
         "auditor",
         "Journal d'audit, une personne sur 30 jours",
         lambda: auditor_client.get(events, month),
+    )
+    # The events of the people of one structure (the referent's), from its name in each event.
+    structure = User.objects.get(username=referent).active_memberships[0].structure_id
+    run(
+        "audit.recherche.structure",
+        "auditor",
+        "Journal d'audit, les personnes d'une structure",
+        lambda: auditor_client.get(events, {"structure": structure}),
     )
     return results
