@@ -68,6 +68,21 @@ def _user_groups(memberships: QuerySet[Membership]) -> QuerySet[Group]:
     ).values("pk")
 
 
+def _groups_of(memberships: list[Membership]) -> list[int] | QuerySet[Group]:
+    """The groups of these memberships' structures and departments: their ids as constants, read from the
+    structures and departments the memberships were loaded with (an index scan of the group grants, where
+    a subquery of the groups made PostgreSQL read them all: ~1.5 ms per statement at department scale).
+    A structure or department with no group yet has no group grant, but one may be created later in the
+    request (casework.permissions.structure_group): then the groups are read in SQL, as before."""
+    structures = [m.structure for m in memberships]
+    departments = [s.department for s in structures if s.department_id is not None]
+    if all(owner.group_id is not None for owner in (*structures, *departments)):
+        return sorted({owner.group_id for owner in (*structures, *departments)})
+    return Group.objects.filter(
+        Q(structure__in=sorted({s.pk for s in structures})) | Q(department__in=sorted({d.pk for d in departments}))
+    ).values("pk")
+
+
 def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) -> QuerySet[Beneficiary]:
     """Every file this user may read, as one SQL query with no per-row check.
 
@@ -92,9 +107,7 @@ def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) ->
         reading = [m for m in user.active_memberships if m.role in FILE_READING_ROLES]
         if not reading:
             return Beneficiary.objects.none()
-        structures = sorted({m.structure_id for m in reading})
-        departments = {m.structure.department_id for m in reading} - {None}
-        groups = Group.objects.filter(Q(structure__in=structures) | Q(department__in=sorted(departments))).values("pk")
+        groups = _groups_of(reading)
         intake_structures = sorted({m.structure_id for m in reading if m.role in INTAKE_ROLES})
         supervised = sorted({m.structure_id for m in reading if m.role == Role.SUPERVISOR})
         in_force = None

@@ -138,6 +138,32 @@ def test_share_with_a_department_reaches_every_structure_of_it(world):
     assert not sees(world.other, world.file)
 
 
+def test_group_grants_are_read_through_the_group_ids_of_the_request_memberships(world):
+    """With every group of the user's structures and departments created, the scope names the group ids
+    as constants (an index scan of the group grants) rather than a subquery of the groups."""
+    beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint")
+    beneficiary_share(actor=world.referent, beneficiary=world.file, department=world.social, reason="Relais")
+    world.sud.refresh_from_db()
+    world.social.refresh_from_db()
+    sql = str(visible_beneficiaries(world.other).query)
+    assert "auth_group" not in sql
+    groups = ", ".join(str(pk) for pk in sorted([world.sud.group_id, world.social.group_id]))
+    assert f'"group_id" IN ({groups})' in sql
+    assert sees(world.other, world.file)
+    assert not sees(world.housing_worker, world.file)
+
+
+def test_a_group_created_after_the_memberships_were_loaded_still_grants(world):
+    """The memberships are loaded once per request: a structure's group created later in that request (its
+    first share) is read in SQL, so the share reaches its members at once."""
+    world.other.active_memberships  # noqa: B018 (loaded at the start of the request)
+    assert world.sud.group_id is None
+    assert not sees(world.other, world.file)
+    beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint")
+    assert "auth_group" in str(visible_beneficiaries(world.other).query)
+    assert sees(world.other, world.file)
+
+
 def test_ended_share_stops_granting_at_once(world):
     share = beneficiary_share(actor=world.referent, beneficiary=world.file, user=world.other, reason="Relais")
     share_end(actor=world.referent, share=share)
