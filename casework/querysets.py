@@ -59,6 +59,13 @@ def with_caseload_data(queryset: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]
     )
 
 
+def caseload_rows(ids: list[int]) -> QuerySet[Beneficiary]:
+    """The caseload's rows for a page of ids that `casework.pagination.IdPaginator` has just read from the
+    user's scope (`visible_beneficiaries`, filtered and sorted): the files by id, with the caseload's
+    columns, without the scope's conditions again. Never call it with ids read anywhere else."""
+    return with_caseload_data(Beneficiary.objects.filter(pk__in=ids))
+
+
 # The kinds of pathway entries a file gathers by the hundred, by the name of their queryset in
 # file_page_querysets: the file page may read only the newest of each, with their counts (issue 8).
 WINDOWED_KINDS = {"steps": "step", "appointments": "appointment", "notes": "note"}

@@ -25,8 +25,8 @@ from casework.filters import CONTRACT_ENDING_SOON_DAYS, CaseloadFilterSet, Casel
 from casework.models import Orientation
 from casework.pagination import IdPaginator
 from casework.permissions import reads_files, visible_beneficiaries
+from casework.querysets import caseload_rows, with_caseload_data
 from casework.querysets import caseload_search as search_files
-from casework.querysets import with_caseload_data
 
 PAGE_SIZE = 50
 
@@ -100,7 +100,8 @@ def _render_caseload(request, params: QueryDict, *, page_number, search_form, fr
     # silently showing more files than asked for.
     files = filterset.qs if filterset.is_valid() else files.none()
 
-    page = IdPaginator(files, PAGE_SIZE).get_page(page_number)
+    # The page's ids and the count in one statement, then the page's rows by id (casework.pagination).
+    page = IdPaginator(files, PAGE_SIZE, rows=caseload_rows).get_page(page_number)
     today = timezone.localdate()
     for beneficiary in page:
         # A file whose support has ended has no contract to renew: its end date is shown, not flagged.
