@@ -347,6 +347,28 @@ def test_sensitive_note_reaches_only_the_named_person(world, notes):
     assert readable(world.other_supervisor, world) == {"NOTE-TOUS"}
 
 
+def test_structure_shared_note_reaches_the_members_of_that_structure_today_only(world, notes):
+    to_sud = NoteFactory(
+        beneficiary=world.file, author=world.referent, visibility=Note.Visibility.SHARED, body="NOTE-SUD"
+    )
+    to_sud.shared_with_structures.add(world.sud)
+    assert "NOTE-SUD" in readable(world.other, world)
+    # A former member of the MDS Sud (membership ended yesterday), and someone of it whose role reads no
+    # file (an auditor), read neither the structure's nor its department's notes.
+    former = UserFactory(username="ancienne")
+    MembershipFactory(user=former, structure=world.sud, role=Role.REFERENT, ended=True)
+    MembershipFactory(user=former, structure=world.habitat, role=Role.AUDITOR)
+    assert readable(former, world) == {"NOTE-TOUS"}
+
+
+def test_notes_scope_names_todays_structures_and_departments_as_constants(world, notes):
+    """The structures and departments come from the memberships the request has loaded: the statement
+    reads no membership (docs/performance.md)."""
+    sql = str(visible_notes(world.housing_worker, world.file).query)
+    assert "accounts_membership" not in sql
+    assert f"IN ({world.habitat.pk})" in sql and f"IN ({world.housing.pk})" in sql
+
+
 def test_a_file_is_not_shared_twice_with_the_same_recipient(world):
     beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint")
     with pytest.raises(ValidationError, match="déjà partagé"):
