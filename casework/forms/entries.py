@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
 from casework.forms.sharing import DATE_INPUT_FORMATS, BootstrapForm
+from casework.forms.widgets import FastSelect
 from casework.models import Appointment, Beneficiary, Note, Step
 from casework.permissions import FILE_READING_ROLES
 from casework.services import entries as services
@@ -186,7 +187,7 @@ class StepForm(EntryForm):
         label="Type d'étape",
         choices=[("", "— Choisir —"), *Step.Kind.choices],
         error_messages={"required": "Choisissez le type d'étape.", "invalid_choice": "Type d'étape inconnu."},
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=FastSelect(attrs={"class": "form-select"}),
     )
     date = forms.DateField(
         label="Date",
@@ -202,7 +203,7 @@ class StepForm(EntryForm):
         choices=Step.Status.choices,
         initial=Step.Status.DONE,
         error_messages={"required": "Choisissez le statut de l'étape.", "invalid_choice": "Statut inconnu."},
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=FastSelect(attrs={"class": "form-select"}),
     )
     outcome = _text_field(
         "Résultat (facultatif)",
@@ -249,7 +250,7 @@ class StepStatusForm(VersionedForm):
         label="Nouveau statut",
         choices=Step.Status.choices,
         error_messages={"required": "Choisissez le statut de l'étape.", "invalid_choice": "Statut inconnu."},
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=FastSelect(attrs={"class": "form-select"}),
     )
     outcome = _text_field(
         "Résultat (facultatif)",
@@ -299,7 +300,7 @@ class AppointmentForm(EntryForm):
         required=False,
         empty_label="— Personne en particulier —",
         error_messages={"invalid_choice": "Choisissez une personne de la liste."},
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=FastSelect(attrs={"class": "form-select"}),
     )
 
     def __init__(self, *args, actor: User, beneficiary: Beneficiary, **kwargs):
