@@ -89,6 +89,9 @@ TEMPLATES = [
                 # The unread notifications' count in the header: one indexed COUNT per full page.
                 "casework.context_processors.notifications",
             ],
+            # The `date` filter with a fast path for numeric formats, the same output as Django's
+            # (casework/templatetags/dates.py).
+            "builtins": ["casework.templatetags.dates"],
         },
     },
 ]
