@@ -1,8 +1,11 @@
 """Widgets rendered in Python where Django's template rendering costs more than the page's SQL."""
 
+import html
+
 from django import forms
 from django.forms.utils import flatatt
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.functional import Promise
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 
@@ -20,15 +23,24 @@ class FastSelect(forms.Select):
         parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
         for group_name, options, _index in widget["optgroups"]:
             if group_name:
-                parts.append(format_html('<optgroup label="{}">', group_name))
-            parts.append(
-                format_html_join(
-                    "",
-                    '<option value="{}"{}>{}</option>',
-                    ((str(option["value"]), flatatt(option["attrs"]), option["label"]) for option in options),
-                )
+                parts.append(f'<optgroup label="{_escape(group_name)}">')
+            # Each option written with an f-string and the standard library's escape (which Django's
+            # `escape` calls): `format_html` per option cost ~11 µs, most of a commune list's rendering.
+            parts.extend(
+                f'<option value="{_escape(option["value"])}"{flatatt(option["attrs"]) if option["attrs"] else ""}>'
+                f"{_escape(option['label'])}</option>"
+                for option in options
             )
             if group_name:
-                parts.append(mark_safe("</optgroup>"))  # noqa: S308 (a constant)
-        parts.append(mark_safe("</select>"))  # noqa: S308 (a constant)
-        return mark_safe("".join(conditional_escape(part) for part in parts))  # noqa: S308 (each part escaped)
+                parts.append("</optgroup>")
+        parts.append("</select>")
+        return mark_safe("".join(parts))  # noqa: S308 (every value and label escaped, as conditional_escape does)
+
+
+def _escape(value) -> str:
+    """`django.utils.html.conditional_escape`, without its lazy wrapper and SafeString per value."""
+    if isinstance(value, Promise):
+        value = str(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))

@@ -3,10 +3,18 @@
 import pytest
 from django import forms
 from django.test.html import parse_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from casework.forms.widgets import FastSelect
 
-CHOICES = [("", "Tous"), ("a&b", 'A <b> & "c"'), (3, "Trois"), ("Groupe <1>", [(4, "quatre"), (5, "cinq")])]
+CHOICES = [
+    ("", gettext_lazy("Tous")),  # a lazy label
+    ("a&b", 'A <b> & "c"'),
+    (3, "Trois"),
+    ("<i>'x'</i>", mark_safe("<em>déjà sûr</em>")),  # a label marked safe is written as it is  # noqa: S308
+    ("Groupe <1>", [(4, "quatre"), (5, "cinq")]),
+]
 
 
 ATTRS = {"class": "form-select", "aria-describedby": 'id-"erreur"', "disabled": True}
@@ -18,7 +26,8 @@ def test_the_markup_is_django_select(value, attrs):
     expected = forms.Select(attrs=attrs, choices=CHOICES).render("nom<", value, attrs={"id": "id_nom"})
     rendered = FastSelect(attrs=attrs, choices=CHOICES).render("nom<", value, attrs={"id": "id_nom"})
     assert parse_html(rendered) == parse_html(expected)
-    assert "<b>" not in rendered  # labels are escaped
+    assert "<b>" not in rendered and "<i>" not in rendered  # labels and values are escaped
+    assert "<em>déjà sûr</em>" in rendered
 
 
 def test_the_caseload_filters_use_it_with_their_classes():
