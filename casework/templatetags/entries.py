@@ -8,12 +8,12 @@ import datetime
 from dataclasses import dataclass, field
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from casework.forms.entries import AppointmentForm, NoteForm, StepForm
 from casework.models import Action, Appointment, PathwayEntry, Step
+from casework.paths import path_to
 from casework.services.common import can_correct, can_withdraw, correction_deadline
 from casework.services.entries import CORRECTABLE_KINDS, WITHDRAWABLE_KINDS
 
@@ -87,13 +87,13 @@ def entry_rights_for(user, entry: PathwayEntry, kind: str, beneficiary, may_chan
     if entry.is_withdrawn:
         return rights
     if kind in CORRECTABLE_KINDS and can_correct(user, entry) and (kind == "note" or may_change):
-        rights.correct_url = reverse("casework:entry_correct", args=args)
+        rights.correct_url = path_to("casework:entry_correct", *args)
         rights.correction_deadline = correction_deadline(entry)
     if can_withdraw(user, entry, beneficiary):
-        rights.withdraw_url = reverse("casework:entry_withdraw", args=args)
+        rights.withdraw_url = path_to("casework:entry_withdraw", *args)
     if may_change and kind in ("step", "appointment"):
         name = "casework:step_status" if kind == "step" else "casework:appointment_record"
-        rights.status_url = reverse(name, args=[beneficiary.public_id, entry.public_id])
+        rights.status_url = path_to(name, beneficiary.public_id, entry.public_id)
         rights.status_link_label = "Changer le statut"
         if entry.status == "planned":
             rights.quick_statuses = _quick_statuses(kind, entry)
