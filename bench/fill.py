@@ -1151,14 +1151,17 @@ ORDER BY at, e
 """,
 ]
 
-# The file's end of its latest signed contract, once every contract is written (the big file's too), as
-# casework.services.common.files_refresh_contract_end does.
+# The file's end of its latest signed contract and the latest end of its signed contracts, once every
+# contract is written (the big file's too), as casework.services.common.files_refresh_contract_end does.
 CONTRACT_ENDS = [
     """
 UPDATE casework_beneficiary b SET signed_contract_end = (
   SELECT c.end_date FROM casework_contract c
   WHERE c.beneficiary_id = b.id AND c.status = 'signed' AND c.withdrawn_at IS NULL
   ORDER BY c.start_date DESC, c.end_date DESC, c.id DESC LIMIT 1
+), signed_contracts_until = (
+  SELECT MAX(c.end_date) FROM casework_contract c
+  WHERE c.beneficiary_id = b.id AND c.status = 'signed' AND c.withdrawn_at IS NULL
 )
 """,
 ]

@@ -185,6 +185,13 @@ class Beneficiary(TimeStamped):
     # the caseload, the dashboard and the alerts for every file of a list: kept in step by every write on a
     # contract (casework.services.common.beneficiary_refresh_contract_end), never by hand.
     signed_contract_end = models.DateField("fin du dernier contrat signé", null=True, blank=True, editable=False)
+    # The latest end among the signed, non-withdrawn contracts (usually the same day; not when an earlier
+    # contract ends after the latest one): whether a contract has run since the orientation in force was
+    # decided, which the dashboard and the alerts ask of every file of a team. Kept in step with
+    # `signed_contract_end`, by the same calls, never by hand.
+    signed_contracts_until = models.DateField(
+        "fin la plus tardive des contrats signés", null=True, blank=True, editable=False
+    )
     # The track and decision day of the orientation in force (the decided one: one at most), read by the
     # caseload, the dashboard and the alerts for every file of a list: kept in step by every write on an
     # orientation (casework.services.common.beneficiary_refresh_orientation), never by hand. "" and None:

@@ -552,17 +552,6 @@ def open_assignment() -> QuerySet[ReferentAssignment]:
     return ReferentAssignment.objects.filter(beneficiary=OuterRef("pk"), ended_at__isnull=True)
 
 
-def signed_contract_since_orientation() -> QuerySet[Contract]:
-    """The signed, non-withdrawn contracts of the file at OuterRef("pk") still running on or after the
-    day its orientation in force was decided (the `oriented_on` alias of `warning_aliases`)."""
-    return Contract.objects.filter(
-        beneficiary=OuterRef("pk"),
-        status=Contract.Status.SIGNED,
-        withdrawn_at__isnull=True,
-        end_date__gte=OuterRef("oriented_on"),
-    )
-
-
 def missed_appointments(deadlines: Deadlines) -> QuerySet[Appointment]:
     """The missed, non-withdrawn appointments of the file at OuterRef("pk") in the Département's window."""
     return Appointment.objects.filter(
@@ -581,13 +570,15 @@ def warning_aliases() -> dict:
     - `entered_on`: the day the person entered the RSA, or (unknown) the day the file arrived;
     - `oriented_on`: the decision day of the orientation in force (None: not oriented;
       `orientation_decided_on`);
-    - `latest_contract_end`: the end of the latest signed, non-withdrawn contract (`signed_contract_end`).
+    - `latest_contract_end`: the end of the latest signed, non-withdrawn contract (`signed_contract_end`);
+    - `contracts_until`: the latest end among the signed, non-withdrawn contracts (`signed_contracts_until`).
     """
     return {
         "last_seen_at": Coalesce("last_activity_at", "created_at"),
         "entered_on": Coalesce("rsa_entry_date", TruncDate("created_at")),
         "oriented_on": F("orientation_decided_on"),
         "latest_contract_end": F("signed_contract_end"),
+        "contracts_until": F("signed_contracts_until"),
     }
 
 
@@ -622,8 +613,9 @@ def warning_conditions(deadlines: Deadlines) -> dict[str, Q]:
         INACTIVE_ALERT: _inactive(deadlines.inactive_since(settings.inactivity_alert_months)),
         AWAITING_ORIENTATION: not_oriented,
         ORIENTATION_LATE: not_oriented & Q(sdd=True, entered_on__lt=deadlines.orientation_entered_before),
+        # No signed contract ran on or after the decision day: none ends on that day or later.
         CONTRACT_LATE: Q(sdd=True, oriented_on__lt=deadlines.contract_oriented_before)
-        & ~Q(Exists(signed_contract_since_orientation())),
+        & (Q(contracts_until__isnull=True) | Q(contracts_until__lt=F("oriented_on"))),
         CONTRACT_EXPIRED: Q(latest_contract_end__lt=today),
         CONTRACT_EXPIRING: Q(latest_contract_end__range=(today, expiring_until)),  # BETWEEN: one subquery
         MISSED_APPOINTMENT: Q(Exists(missed_appointments(deadlines))),

@@ -40,9 +40,12 @@ def beneficiary_touch(*, beneficiary: Beneficiary, at: datetime.datetime | None 
 
 
 def files_refresh_contract_end(files: models.QuerySet[Beneficiary]) -> int:
-    """Set `signed_contract_end` of these files from their contracts (one UPDATE); bulk writers of
-    contracts (the demo) call it once they are written."""
-    return files.update(signed_contract_end=Subquery(latest_signed_contract().values("end_date")[:1]))
+    """Set `signed_contract_end` and `signed_contracts_until` of these files from their contracts (one
+    UPDATE); bulk writers of contracts (the demo) call it once they are written."""
+    return files.update(
+        signed_contract_end=Subquery(latest_signed_contract().values("end_date")[:1]),
+        signed_contracts_until=Subquery(latest_signed_contract().order_by("-end_date").values("end_date")[:1]),
+    )
 
 
 def files_refresh_orientation(files: models.QuerySet[Beneficiary]) -> int:
@@ -62,8 +65,8 @@ def beneficiary_refresh_orientation(*, beneficiary: Beneficiary) -> None:
 
 
 def beneficiary_refresh_contract_end(*, beneficiary: Beneficiary) -> None:
-    """Keep `signed_contract_end` in step with the file's contracts: every write on a contract calls it,
-    in its transaction, after the contract is saved."""
+    """Keep `signed_contract_end` and `signed_contracts_until` in step with the file's contracts: every
+    write on a contract calls it, in its transaction, after the contract is saved."""
     files_refresh_contract_end(Beneficiary.objects.filter(pk=beneficiary.pk))
 
 

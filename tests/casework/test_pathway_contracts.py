@@ -470,17 +470,21 @@ def contract_end_of(world) -> datetime.date | None:
     return Beneficiary.objects.values_list("signed_contract_end", flat=True).get(pk=world.file.pk)
 
 
+def contracts_until_of(world) -> datetime.date | None:
+    return Beneficiary.objects.values_list("signed_contracts_until", flat=True).get(pk=world.file.pk)
+
+
 def test_every_write_on_a_contract_keeps_the_files_contract_end_in_step(world):
     """Creating, signing, renewing, correcting and withdrawing a contract each set the file's
     `signed_contract_end` to the end of its latest signed, non-withdrawn contract (what the caseload,
     the dashboard and the alerts read)."""
     draft = create(world, start_date=days(-10), end_date=days(170))
-    assert contract_end_of(world) is None  # a draft is no contract yet
+    assert contract_end_of(world) is None and contracts_until_of(world) is None  # a draft is no contract yet
 
     signed = contract_sign(
         actor=world.referent, contract=draft, signed_on=today(), beneficiary_agreed=True, expected_version=1
     )
-    assert contract_end_of(world) == days(170)
+    assert contract_end_of(world) == contracts_until_of(world) == days(170)
 
     renewal = contract_renew(
         actor=world.referent,
@@ -490,7 +494,7 @@ def test_every_write_on_a_contract_keeps_the_files_contract_end_in_step(world):
         signed_on=today(),
         beneficiary_agreed=True,
     )
-    assert contract_end_of(world) == days(351)
+    assert contract_end_of(world) == contracts_until_of(world) == days(351)
 
     renewal = common.entry_correct(
         actor=world.referent,
@@ -499,7 +503,7 @@ def test_every_write_on_a_contract_keeps_the_files_contract_end_in_step(world):
         changes={"end_date": days(300)},
         expected_version=renewal.version,
     )
-    assert contract_end_of(world) == days(300)
+    assert contract_end_of(world) == contracts_until_of(world) == days(300)
 
     common.entry_withdraw(
         actor=world.referent,
@@ -508,7 +512,26 @@ def test_every_write_on_a_contract_keeps_the_files_contract_end_in_step(world):
         reason="Saisi sur le mauvais dossier",
         expected_version=renewal.version,
     )
-    assert contract_end_of(world) == days(170)  # the renewed contract is the latest again
+    assert contract_end_of(world) == contracts_until_of(world) == days(170)  # the renewed contract is the latest again
+
+
+def test_the_latest_end_of_the_signed_contracts_may_be_an_earlier_contracts(world):
+    """`signed_contracts_until` is the latest end among the signed, non-withdrawn contracts: an earlier
+    contract that runs past the latest one's end (the dashboard's "contrat en retard" asks whether any
+    contract ran since the orientation was decided), until it is withdrawn."""
+    long = create(world, start_date=days(-10), end_date=days(400), signed_on=days(-10), beneficiary_agreed=True)
+    create(world, start_date=days(20), end_date=days(200), signed_on=today(), beneficiary_agreed=True)
+    assert contract_end_of(world) == days(200)  # the latest contract's end
+    assert contracts_until_of(world) == days(400)
+
+    common.entry_withdraw(
+        actor=world.referent,
+        entry=long,
+        beneficiary=world.file,
+        reason="Saisi sur le mauvais dossier",
+        expected_version=long.version,
+    )
+    assert contract_end_of(world) == contracts_until_of(world) == days(200)
 
 
 def test_a_signed_contract_recorded_at_once_sets_the_contract_end(world):

@@ -29,6 +29,7 @@ from casework.querysets import (
     ORIENTATION_LATE,
     Deadlines,
 )
+from casework.services.common import files_refresh_contract_end
 from casework.supervision import FILES, WARNINGS, team_alerts, team_table
 from tests.accounts.factories import MembershipFactory, StructureFactory, member
 from tests.casework.factories import AppointmentFactory, BeneficiaryFactory, ContractFactory, OrientationFactory
@@ -97,6 +98,8 @@ def withdraw(entry, user) -> None:
     entry.withdrawn_by = user
     entry.withdrawal_reason = "Saisie en double."
     entry.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
+    if isinstance(entry, Contract):  # as the withdrawal service does
+        files_refresh_contract_end(Beneficiary.objects.filter(pk=entry.beneficiary_id))
 
 
 @pytest.fixture
@@ -227,6 +230,29 @@ def test_the_departements_deadlines_change_the_figures(team):
         INACTIVE_ALERT: 2,
     }
     assert rows["bob"].counts == {**ZERO, FILES: 2, MISSED_APPOINTMENT: 1, NEW: 2}
+
+
+def test_a_contract_that_ran_after_the_orientation_is_enough_even_if_a_later_one_ended_before(team):
+    """ "Contrat en retard": no signed contract has run since the orientation in force was decided. A
+    contract that ran until 10 days ago counts, though the contract signed after it (the file's latest)
+    ended before the decision; withdrawn, it no longer counts."""
+    file = make_file(team.eve, oriented_days_ago=90, contract=(-300, -10))
+    ContractFactory(
+        beneficiary=file, start_date=days_ago(250), end_date=days_ago(100), signed_on=days_ago(250), author=team.eve
+    )
+    rows, _ = counts_by_referent(team.supervisor, team.nord)
+    assert rows["eve"].counts[CONTRACT_LATE] == 0
+    assert CONTRACT_LATE not in alert_kinds(team, file)
+
+    withdraw(Contract.objects.get(beneficiary=file, end_date=days_ago(10)), team.eve)
+    rows, _ = counts_by_referent(team.supervisor, team.nord)
+    assert rows["eve"].counts[CONTRACT_LATE] == 1
+    assert CONTRACT_LATE in alert_kinds(team, file)
+
+
+def alert_kinds(team, file) -> list[str]:
+    alerts = team_alerts(team.supervisor, [team.nord], Deadlines.current())
+    return [kind for file_id, kind, *_ in alerts if file_id == file.pk]
 
 
 def test_other_supervisors_files_are_never_counted(team):
