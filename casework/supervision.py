@@ -174,11 +174,14 @@ def _with_team_aliases(files: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]:
     return files.alias(**warning_aliases(), track=F("orientation_track"))
 
 
-def team_counts(user: User, structures: list[Structure], deadlines: Deadlines) -> TeamCounts:
+def team_counts(
+    user: User, structures: list[Structure], deadlines: Deadlines, files: QuerySet[Beneficiary] | None = None
+) -> TeamCounts:
     """Every figure of the dashboard but the entries, in ONE grouped query with conditional aggregates
     (`COUNT(*) FILTER (WHERE ...)` on PostgreSQL): per structure and referent, the files with support
     ongoing, each indicator (`warning_conditions`, as the alerts and the caseload's "alerte" filter), the
-    tracks of the orientations in force and the supports ended in each of the last 12 months."""
+    tracks of the orientations in force and the supports ended in each of the last 12 months. `files`:
+    `team_files(user, structures)`, when the caller has built it already."""
     conditions = warning_conditions(deadlines)
     months = month_starts(deadlines.today)
     ongoing = Q(is_active=True)
@@ -195,9 +198,9 @@ def team_counts(user: User, structures: list[Structure], deadlines: Deadlines) -
             for index, (start, end) in enumerate(zip(months, ends, strict=True))
         },
     }
-    files = team_files(user, structures).filter(
-        ongoing | Q(is_active=False, support_ended_on__gte=months[0], support_ended_on__lt=ends[-1])
-    )
+    if files is None:
+        files = team_files(user, structures)
+    files = files.filter(ongoing | Q(is_active=False, support_ended_on__gte=months[0], support_ended_on__lt=ends[-1]))
     rows = (
         _with_team_aliases(files)
         .values(
@@ -300,7 +303,11 @@ def month_starts(today: datetime.date, count: int = MONTHS_SHOWN) -> list[dateti
 
 
 def monthly_flows(
-    user: User, structures: list[Structure], deadlines: Deadlines, counts: TeamCounts | None = None
+    user: User,
+    structures: list[Structure],
+    deadlines: Deadlines,
+    counts: TeamCounts | None = None,
+    files: QuerySet[Beneficiary] | None = None,
 ) -> list[MonthFlow]:
     """Entries into and exits from the team, month by month over the last 12 months.
 
@@ -308,9 +315,12 @@ def monthly_flows(
       assignment in that structure: a handover between colleagues is not an entry);
     - exit: the support of a file of the structures ended (`support_ended_on`, from `team_counts`).
     Counted among the files the user may read today. One query (the entries), beside `team_counts`.
+    `files`: `team_files(user, structures)`, when the caller has built it already.
     """
+    if files is None:
+        files = team_files(user, structures)
     if counts is None:
-        counts = team_counts(user, structures, deadlines)
+        counts = team_counts(user, structures, deadlines, files)
     months = month_starts(deadlines.today)
     flows = {month: MonthFlow(month, exits=exits) for month, exits in zip(months, counts.exits, strict=True)}
     earlier_in_structure = ReferentAssignment.objects.filter(
@@ -320,7 +330,7 @@ def monthly_flows(
     since = timezone.make_aware(datetime.datetime.combine(months[0], datetime.time.min))
     entries = (
         ReferentAssignment.objects.filter(
-            beneficiary__in=team_files(user, structures).values("pk"), structure__in=structures, started_at__gte=since
+            beneficiary__in=files.values("pk"), structure__in=structures, started_at__gte=since
         )
         .filter(~Exists(earlier_in_structure))
         .annotate(month=TruncMonth("started_at"))
@@ -515,12 +525,14 @@ class Dashboard:
 
 
 def team_dashboard(user: User, structures: list[Structure], deadlines: Deadlines) -> Dashboard:
-    """The dashboard's figures in three queries: `team_counts`, the referents, the entries."""
-    counts = team_counts(user, structures, deadlines)
+    """The dashboard's figures in three queries: `team_counts`, the referents, the entries (the team's
+    files, the permission scope, built once for both)."""
+    files = team_files(user, structures)
+    counts = team_counts(user, structures, deadlines, files)
     return Dashboard(
         deadlines=deadlines,
         structures=structures,
         tables=team_table(user, structures, deadlines, counts),
         tracks=files_by_track(counts),
-        flows=monthly_flows(user, structures, deadlines, counts),
+        flows=monthly_flows(user, structures, deadlines, counts, files),
     )
