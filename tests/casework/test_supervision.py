@@ -6,6 +6,7 @@ import calendar
 import datetime
 import io
 import re
+from html import escape
 from types import SimpleNamespace
 
 import pytest
@@ -30,7 +31,8 @@ from casework.querysets import (
     Deadlines,
 )
 from casework.services.common import files_refresh_contract_end
-from casework.supervision import FILES, WARNINGS, team_alerts, team_table
+from casework.supervision import FILES, WARNINGS, TeamRow, team_alerts, team_table
+from casework.views.supervision import _caseload_url, _cells
 from tests.accounts.factories import MembershipFactory, StructureFactory, member
 from tests.casework.factories import AppointmentFactory, BeneficiaryFactory, ContractFactory, OrientationFactory
 from tests.conftest import AUDIT_QUERIES, HEADER_QUERIES
@@ -295,6 +297,36 @@ def test_a_figure_links_with_the_caseload_filters(client, team):
         f"&amp;referent={team.alice.pk}&amp;alerte={CONTRACT_LATE}"
     )
     assert f'href="{expected}">1</a>' in html
+
+
+def test_each_cell_links_as_the_caseload_url_of_its_filters():
+    """`_cells` encodes a row's link once and adds each column's filter: the same href, cell for cell, as
+    `_caseload_url` with the row's filters, escaped; no link for a zero or for files held by nobody."""
+    structure, referent = SimpleNamespace(pk=7), SimpleNamespace(pk=42)
+    keys = [FILES, *WARNINGS]
+    counts = {key: index % 3 for index, key in enumerate(keys)}  # zeros among them
+    rows = [
+        TeamRow(structure, referent, counts),
+        TeamRow(structure, None, counts, is_member=False),
+        TeamRow(structure, None, counts, is_total=True),
+    ]
+    for row in rows:
+        expected = []
+        for key in keys:
+            value = counts[key]
+            if value and (row.is_total or row.referent is not None):
+                url = _caseload_url(
+                    "/dossiers/",
+                    structure=7,
+                    referent=None if row.is_total else 42,
+                    alerte=None if key == FILES else key,
+                )
+                expected.append(f'<td class="text-end"><a href="{escape(url)}">{value}</a></td>')
+            else:
+                expected.append(f'<td class="text-end">{value}</td>')
+
+        assert _cells(row, keys, "/dossiers/") == "".join(expected)
+    assert "<a " not in _cells(rows[1], keys, "/dossiers/")
 
 
 def test_the_caseload_lists_the_files_of_an_indicator(client, team):
