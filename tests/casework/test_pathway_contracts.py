@@ -470,6 +470,17 @@ def contract_end_of(world) -> datetime.date | None:
     return Beneficiary.objects.values_list("signed_contract_end", flat=True).get(pk=world.file.pk)
 
 
+def withdraw(world, contract) -> None:
+    """The referent withdraws the contract (entered on the wrong file)."""
+    common.entry_withdraw(
+        actor=world.referent,
+        entry=contract,
+        beneficiary=world.file,
+        reason="Saisi sur le mauvais dossier",
+        expected_version=contract.version,
+    )
+
+
 def contracts_until_of(world) -> datetime.date | None:
     return Beneficiary.objects.values_list("signed_contracts_until", flat=True).get(pk=world.file.pk)
 
@@ -505,13 +516,7 @@ def test_every_write_on_a_contract_keeps_the_files_contract_end_in_step(world):
     )
     assert contract_end_of(world) == contracts_until_of(world) == days(300)
 
-    common.entry_withdraw(
-        actor=world.referent,
-        entry=renewal,
-        beneficiary=world.file,
-        reason="Saisi sur le mauvais dossier",
-        expected_version=renewal.version,
-    )
+    withdraw(world, renewal)
     assert contract_end_of(world) == contracts_until_of(world) == days(170)  # the renewed contract is the latest again
 
 
@@ -524,13 +529,7 @@ def test_the_latest_end_of_the_signed_contracts_may_be_an_earlier_contracts(worl
     assert contract_end_of(world) == days(200)  # the latest contract's end
     assert contracts_until_of(world) == days(400)
 
-    common.entry_withdraw(
-        actor=world.referent,
-        entry=long,
-        beneficiary=world.file,
-        reason="Saisi sur le mauvais dossier",
-        expected_version=long.version,
-    )
+    withdraw(world, long)
     assert contract_end_of(world) == contracts_until_of(world) == days(200)
 
 
