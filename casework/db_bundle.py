@@ -27,6 +27,7 @@ Other statements keep Django's client-side binding.
 """
 
 import copy
+import dataclasses
 import datetime
 import decimal
 import functools
@@ -118,42 +119,48 @@ def fetch_bundle(querysets: Mapping[str, "QuerySet | Bound"], *, first: Mapping[
 
 
 class BundleTemplate:
-    """Querysets that vary by one integer id only (a file's), compiled once per process and database, then
-    bound to an id for each bundle (`fetch_bundle(template.bind(id) | other_querysets)`).
+    """Querysets that vary only by a few values (a file's id, a user's id and today's structures, the
+    time...), compiled once per process, database and shape, then bound to the values of each bundle
+    (`fetch_bundle(template.bind(file.pk) | other_querysets)`).
 
     Building and compiling a queryset costs the ORM about a millisecond, more than the database takes to
     run it; the file page's fifteen querysets that depend on the file alone compile to the same SQL for
     every file, only the file's id changes in the parameters (issue 8, docs/performance.md).
 
-    `build(id)` returns {name: queryset} and must depend on the id only: not on the time, the user or the
-    settings. It is compiled for two ids that no row has, and the template is refused (ValueError) unless
-    both give the same SQL, and the same parameters except where the id is: something else that varied
-    between the two builds (a time, say) would stay frozen in the statement. A part that could match
-    nothing for those ids (an empty `__in`, an id out of a field's range) is refused too: it would match
-    nothing for any id.
+    `build(*values)` returns {name: queryset} and must depend on its values only: not on the time, the
+    user or the settings, except through them. Each value is a positive integer id, a tuple of such ids
+    (its length is part of the statement: a template is compiled for each length met, its shape), an
+    aware datetime, a date or a UUID. The template is compiled for two sets of probe values that no row
+    has, and refused (ValueError) unless both give the same SQL, and the same parameters except where the
+    values are (as such, or as the database's driver is given them: a date as text on SQLite, say):
+    something else that varied between the two builds (the time, say) would stay frozen in the
+    statement, and a value that changed the SQL (not only its parameters) would be bound to statements
+    compiled for other values. A part that could match nothing for the probes (an empty `__in`, an id out
+    of a field's range) is refused too: it would match nothing for any value.
     """
 
-    # Two ids no row has (ids are positive), in the range of every integer primary key.
+    # The first integer probe of each set (ids are positive), in the range of every integer primary key.
     PROBES = (-1_000_000_007, -1_000_000_009)
 
-    def __init__(self, build: Callable[[int], Mapping[str, QuerySet]]) -> None:
+    def __init__(self, build: Callable[..., Mapping[str, QuerySet]]) -> None:
         self.build = build
-        self._compiled: dict[str, dict[str, tuple[_Part, tuple[int, ...]]]] = {}
+        self._compiled: dict[tuple, dict[str, tuple[_Part, tuple[_Slot, ...]]]] = {}
 
-    def bind(self, value: int, *, using: str = "default") -> dict[str, "Bound"]:
-        if type(value) is not int or value <= 0:
-            raise ValueError(f"A bundle template is bound to a positive integer id, not {value!r}.")
-        compiled = self._compiled.get(using)
+    def bind(self, *values, using: str = "default") -> dict[str, "Bound"]:
+        values = tuple(_template_value(value) for value in values)
+        shape = tuple(len(value) if type(value) is tuple else type(value).__name__ for value in values)
+        compiled = self._compiled.get((using, shape))
         if compiled is None:
-            compiled = self._compiled[using] = self._compile(using)
-        return {name: Bound(part, slots, value) for name, (part, slots) in compiled.items()}
+            compiled = self._compiled[using, shape] = self._compile(using, shape)
+        return {name: Bound(part, slots, values) for name, (part, slots) in compiled.items()}
 
-    def _compile(self, using: str) -> dict[str, tuple["_Part", tuple[int, ...]]]:
+    def _compile(self, using: str, shape: tuple) -> dict[str, tuple["_Part", tuple["_Slot", ...]]]:
         connection = connections[using]
-        first, second = self.PROBES
-        built = [self.build(probe) for probe in self.PROBES]
+        probes = [_probes(shape, series) for series in range(len(self.PROBES))]
+        built = [self.build(*values) for values in probes]
         if list(built[0]) != list(built[1]):
-            raise ValueError("A bundle template's build must give the same querysets (names) for every id.")
+            raise ValueError("A bundle template's build must give the same querysets (names) for every value.")
+        forms = [_probe_forms(values, connection) for values in probes]
         compiled = {}
         for name in built[0]:
             queryset = built[0][name].using(using)
@@ -162,22 +169,110 @@ class BundleTemplate:
             part, other = _Part(queryset, connection), _Part(built[1][name].using(using), connection)
             if part.sql is None or other.sql is None:
                 raise ValueError(f"{name}: this queryset can match nothing; it cannot be a template.")
-            slots = tuple(i for i, param in enumerate(part.params) if type(param) is int and param == first)
-            same = part.sql == other.sql and len(part.params) == len(other.params)
-            if not same or any(
-                (b != second) if i in slots else (a != b or b == second)
-                for i, (a, b) in enumerate(zip(part.params, other.params, strict=True))
-            ):
-                raise ValueError(f"{name}: its statement depends on something else than the id.")
-            compiled[name] = (part, slots)
+            if part.sql != other.sql or len(part.params) != len(other.params):
+                raise ValueError(f"{name}: its statement depends on something else than the values.")
+            slots = []
+            for position, (first, second) in enumerate(zip(part.params, other.params, strict=True)):
+                slot = _form_of(first, forms[0])
+                if slot is None:
+                    if first != second or _form_of(second, forms[1]) is not None:
+                        raise ValueError(f"{name}: its statement depends on something else than the values.")
+                    continue
+                index, item, adapt = slot
+                if _form_of(second, forms[1]) != slot:
+                    raise ValueError(f"{name}: its statement depends on something else than the values.")
+                slots.append(_Slot(position, index, item, adapt))
+            compiled[name] = (part, tuple(slots))
         return compiled
 
 
-class Bound:
-    """A compiled template queryset and the id it is bound to (`BundleTemplate.bind`)."""
+@dataclasses.dataclass(frozen=True)
+class _Slot:
+    """Where a template's statement takes a value: the parameter's position, the value's (and the item's,
+    for a tuple), and how the driver is given it (`_ADAPTERS`)."""
 
-    def __init__(self, part: "_Part", slots: tuple[int, ...], value: int) -> None:
-        self.template, self.slots, self.value = part, slots, value
+    position: int
+    index: int
+    item: int | None
+    adapt: str
+
+
+def _template_value(value):
+    """A value a template may be bound to, or ValueError (tuples of ids for lists and sets)."""
+    if type(value) is int:
+        if value <= 0:
+            raise ValueError(f"A bundle template is bound to positive integer ids, not {value!r}.")
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        items = tuple(value)
+        if any(type(item) is not int or item <= 0 for item in items):
+            raise ValueError(f"A bundle template is bound to tuples of positive integer ids, not {value!r}.")
+        return items
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"A bundle template is bound to aware datetimes, not {value!r}.")
+        return value
+    if type(value) in (datetime.date, uuid.UUID):
+        return value
+    raise ValueError(f"A bundle template is bound to positive integer ids, not {value!r}.")
+
+
+def _probes(shape: tuple, series: int) -> tuple:
+    """Values of this shape that no row has, all different, and different from those of the other series."""
+    counter = iter(range(1_000_000))
+
+    def probe(kind: str):
+        n = next(counter)
+        if kind == "int":
+            return BundleTemplate.PROBES[series] - 4 * n
+        if kind == "datetime":
+            return datetime.datetime(1900 + series, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(seconds=n)
+        if kind == "date":
+            return datetime.date(1000 + 100 * series, 1, 1) + datetime.timedelta(days=n)
+        return uuid.UUID(int=(series + 1) << 64 | n)
+
+    return tuple(tuple(probe("int") for _ in range(kind)) if type(kind) is int else probe(kind) for kind in shape)
+
+
+# How a value may reach the driver, by the type of the value: as it is, or adapted by the backend.
+_ADAPTERS: dict[str, Callable] = {
+    "same": lambda value, connection: value,
+    "datetime": lambda value, connection: connection.ops.adapt_datetimefield_value(value),
+    "date": lambda value, connection: connection.ops.adapt_datefield_value(value),
+    "hex": lambda value, connection: value.hex,
+    "str": lambda value, connection: str(value),
+}
+_ADAPTERS_OF = {
+    int: ("same",),
+    datetime.datetime: ("same", "datetime"),
+    datetime.date: ("same", "date"),
+    uuid.UUID: ("same", "hex", "str"),
+}
+
+
+def _probe_forms(values: tuple, connection) -> dict:
+    """{a parameter that one of these probes may become: (value's index, item's index, adapter)}."""
+    forms: dict = {}
+    for index, value in enumerate(values):
+        items = enumerate(value) if type(value) is tuple else [(None, value)]
+        for item, probe in items:
+            for adapt in _ADAPTERS_OF[type(probe)]:
+                forms.setdefault((type(form := _ADAPTERS[adapt](probe, connection)), form), (index, item, adapt))
+    return forms
+
+
+def _form_of(param, forms: dict):
+    try:
+        return forms.get((type(param), param))
+    except TypeError:  # an unhashable parameter (a list) is no probe
+        return None
+
+
+class Bound:
+    """A compiled template queryset and the values it is bound to (`BundleTemplate.bind`)."""
+
+    def __init__(self, part: "_Part", slots: tuple[_Slot, ...], values: tuple) -> None:
+        self.template, self.slots, self.values = part, slots, values
         self.db = part.queryset.db
 
     def part(self, connection, *, first: int | None = None) -> "_Part":
@@ -185,7 +280,11 @@ class Bound:
         if first is not None and (template.queryset.query.is_sliced or first < 0):
             raise ValueError("fetch_bundle reads the first rows of an unsliced queryset (first >= 0).")
         part = copy.copy(template)
-        part.params = tuple(self.value if i in self.slots else p for i, p in enumerate(template.params))
+        params = list(template.params)
+        for slot in self.slots:
+            value = self.values[slot.index] if slot.item is None else self.values[slot.index][slot.item]
+            params[slot.position] = _ADAPTERS[slot.adapt](value, connection)
+        part.params = tuple(params)
         # Django's connections are per thread: this thread's, for the vendor and the quoting.
         part.connection, part.first, part.count, part.raw = connection, first, 0, []
         return part

@@ -31,6 +31,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
+from casework.db_bundle import BundleTemplate, fetch_bundle
 from casework.models import (
     AuditEvent,
     AuditExport,
@@ -104,21 +105,44 @@ def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) ->
         # `reads_files` and `supervises` read too): the structures, departments and roles they give are
         # written as constants, which spares the database (and the ORM) a subquery per rule and gives the
         # planner the real number of files to expect. A scope at another date reads them in SQL.
-        reading = [m for m in user.active_memberships if m.role in FILE_READING_ROLES]
-        if not reading:
+        rules = _todays_rules(user)
+        if rules is None:
             return Beneficiary.objects.none()
-        groups = _groups_of(reading)
-        intake_structures = sorted({m.structure_id for m in reading if m.role in INTAKE_ROLES})
-        supervised = sorted({m.structure_id for m in reading if m.role == Role.SUPERVISOR})
-        in_force = None
-    else:
-        memberships = _reading_memberships(user, now)
-        groups = _user_groups(memberships)
-        intake_structures = memberships.filter(role__in=INTAKE_ROLES).values("structure")
-        supervised = memberships.filter(role=Role.SUPERVISOR).values("structure")
-        in_force = Exists(memberships)
+        return _visible_today(user.pk, *rules, now, timezone.localdate(now))
+    memberships = _reading_memberships(user, now)
+    intake_structures = memberships.filter(role__in=INTAKE_ROLES).values("structure")
+    visible = _granted(user.pk, _user_groups(memberships), intake_structures, now, timezone.localdate(now))
+    supervised = memberships.filter(role=Role.SUPERVISOR).values("structure")
+    return Beneficiary.objects.filter(Exists(memberships), visible | InSubquery("current_structure", supervised))
+
+
+def _todays_rules(user: User) -> tuple | None:
+    """From today's memberships (loaded once per request): the groups of the user's structures and
+    departments, the structures whose intake queue they see and those they supervise; None when no
+    membership lets the user read files."""
+    reading = [m for m in user.active_memberships if m.role in FILE_READING_ROLES]
+    if not reading:
+        return None
+    return (
+        _groups_of(reading),
+        sorted({m.structure_id for m in reading if m.role in INTAKE_ROLES}),
+        sorted({m.structure_id for m in reading if m.role == Role.SUPERVISOR}),
+    )
+
+
+def _visible_today(user_id, groups, intake_structures, supervised, now, today) -> QuerySet[Beneficiary]:
+    """visible_beneficiaries today, from the rules of `_todays_rules` (constants)."""
+    visible = _granted(user_id, groups, intake_structures, now, today)
+    if supervised:
+        visible |= Q(current_structure__in=supervised)
+    return Beneficiary.objects.filter(visible)
+
+
+def _granted(user_id, groups, intake_structures, now, today) -> "InSubquery":
+    """The files granted by name, waiting in an intake queue of the user's or followed by a referent the
+    user covers: `id IN (...)`, computed once per statement."""
     user_grant = BeneficiaryUserObjectPermission.objects.filter(
-        _not_expired(now), user=user, permission__codename=VIEW_BENEFICIARY
+        _not_expired(now), user=user_id, permission__codename=VIEW_BENEFICIARY
     ).values("content_object_id")
     group_grant = BeneficiaryGroupObjectPermission.objects.filter(
         _not_expired(now), group__in=groups, permission__codename=VIEW_BENEFICIARY
@@ -133,8 +157,8 @@ def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) ->
     covering = (
         Beneficiary.objects.filter(
             Exists(
-                active_covers(on=timezone.localdate(now)).filter(
-                    covering_referent=user,
+                active_covers(on=today).filter(
+                    covering_referent=user_id,
                     absent_referent=OuterRef("current_referent"),
                     structure=OuterRef("current_structure"),
                 )
@@ -144,12 +168,7 @@ def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) ->
         .order_by()
     )
     parts = [user_grant, group_grant, covering] + ([intake] if intake_structures else [])
-    visible = InSubquery("pk", parts[0].union(*parts[1:], all=True))
-    if at is None:
-        if supervised:
-            visible |= Q(current_structure__in=supervised)
-        return Beneficiary.objects.filter(visible)
-    return Beneficiary.objects.filter(in_force, visible | InSubquery("current_structure", supervised))
+    return InSubquery("pk", parts[0].union(*parts[1:], all=True))
 
 
 class InSubquery(Expression):
@@ -194,15 +213,42 @@ def active_covers(*, on: datetime.date | None = None) -> QuerySet[Cover]:
     return Cover.objects.filter(cancelled_at__isnull=True, starts_on__lte=day, ends_on__gte=day)
 
 
-def get_beneficiary_or_404(user: User, public_id: uuid.UUID | str, queryset: QuerySet | None = None) -> Beneficiary:
-    """The file with this public id if the user may read it; 404 otherwise, whether it exists or not."""
-    scope = visible_beneficiaries(user)
-    if queryset is not None:
-        scope = queryset & scope
+def get_beneficiary_or_404(user: User, public_id: uuid.UUID | str) -> Beneficiary:
+    """The file with this public id if the user may read it; 404 otherwise, whether it exists or not. Its
+    referent, structure and end-of-support reason come with it (the pages about a file show them).
+
+    The file is read from `visible_beneficiaries(user)` as it is today, through a statement compiled once
+    per process and shape of the user's rules (`_FILE_LOOKUP`: every page about a file pays this lookup,
+    and building and compiling the scope cost the ORM more than the database takes to run it)."""
     try:
-        return scope.get(public_id=public_id)
-    except (Beneficiary.DoesNotExist, ValidationError, ValueError, TypeError):
+        public_id = Beneficiary._meta.get_field("public_id").to_python(public_id)
+    except (ValidationError, TypeError):
         raise Http404("Dossier introuvable.") from None
+    rules = _todays_rules(user) if user.is_authenticated and user.is_active else None
+    if rules is None or public_id is None:
+        raise Http404("Dossier introuvable.")
+    groups, intake_structures, supervised = rules
+    now = timezone.now()
+    values = (user.pk, groups, intake_structures, supervised, now, timezone.localdate(now), public_id)
+    if isinstance(groups, list) and groups:
+        found = fetch_bundle(_FILE_LOOKUP.bind(*values))["file"]
+    else:  # the groups read in SQL (one was created in this request): no template for that
+        found = list(_file_lookup(*values)["file"])
+    if not found:
+        raise Http404("Dossier introuvable.")
+    return found[0]
+
+
+def _file_lookup(user_id, groups, intake_structures, supervised, now, today, public_id) -> dict[str, QuerySet]:
+    scope = _visible_today(user_id, groups, intake_structures, supervised, now, today)
+    return {
+        "file": scope.filter(public_id=public_id)
+        .select_related("current_referent", "current_structure", "support_end_reason")
+        .order_by()
+    }
+
+
+_FILE_LOOKUP = BundleTemplate(_file_lookup)
 
 
 def reads_files(user: User) -> bool:
@@ -292,13 +338,24 @@ def visible_notes(user: User, beneficiary: Beneficiary) -> QuerySet[Note]:
     - a note shared with named people, structures or departments, if the user is one of them or works
       in one of them today; a sensitive note is never shared any wider (supervisors included).
     """
-    # Today's structures and departments, from the memberships the request has already loaded, written as
-    # constants (as in visible_beneficiaries): two subqueries of the memberships fewer to build, compile
-    # and run for each of the five statements of the file page that read the notes (docs/performance.md).
+    structures, departments = note_reading_rules(user)
+    return readable_notes(beneficiary.pk, user.pk, structures, departments)
+
+
+def note_reading_rules(user: User) -> tuple[list[int], list[int]]:
+    """The structures and departments the user works in today, from the memberships the request has
+    already loaded, as constants (as in visible_beneficiaries): two subqueries of the memberships fewer to
+    build, compile and run for each of the five statements of the file page that read the notes
+    (docs/performance.md)."""
     reading = [m for m in user.active_memberships if m.role in FILE_READING_ROLES]
     structures = sorted({m.structure_id for m in reading})
     departments = sorted({m.structure.department_id for m in reading} - {None})
-    named = Exists(Note.shared_with_users.through.objects.filter(note=OuterRef("pk"), user=user))
+    return structures, departments
+
+
+def readable_notes(file_id: int, user_id: int, structures, departments) -> QuerySet[Note]:
+    """visible_notes from its rules (`note_reading_rules`): the notes of the file the user may read."""
+    named = Exists(Note.shared_with_users.through.objects.filter(note=OuterRef("pk"), user=user_id))
     if structures:
         named |= Exists(
             Note.shared_with_structures.through.objects.filter(note=OuterRef("pk"), structure__in=structures)
@@ -307,8 +364,8 @@ def visible_notes(user: User, beneficiary: Beneficiary) -> QuerySet[Note]:
         named |= Exists(
             Note.shared_with_departments.through.objects.filter(note=OuterRef("pk"), department__in=departments)
         )
-    return Note.objects.filter(beneficiary=beneficiary).filter(
-        Q(author=user)
+    return Note.objects.filter(beneficiary=file_id).filter(
+        Q(author=user_id)
         | Q(visibility=Note.Visibility.FOLLOWERS, is_sensitive=False)
         | (Q(visibility=Note.Visibility.SHARED) & named)
     )

@@ -46,7 +46,7 @@ from casework.models import (
     Step,
     search_key,
 )
-from casework.permissions import can_see_emergency_accesses, visible_notes
+from casework.permissions import can_see_emergency_accesses, note_reading_rules, readable_notes, visible_notes
 
 
 def with_caseload_data(queryset: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]:
@@ -184,23 +184,34 @@ def _user_file_querysets(
     user: User, beneficiary: Beneficiary, *, now: datetime.datetime | None = None
 ) -> dict[str, QuerySet]:
     """The file page's querysets that depend on the user (the notes they may read) or the time."""
-    readable = visible_notes(user, beneficiary)
+    return _user_querysets(beneficiary.pk, user.pk, *note_reading_rules(user), now or timezone.now())
+
+
+def _user_querysets(
+    file_id: int, user_id: int, structures, departments, now: datetime.datetime
+) -> dict[str, QuerySet]:
+    """`_user_file_querysets` from the values they depend on: visible_notes' rules (constants) and the
+    time, which `_USER_FILE_TEMPLATE` binds to statements compiled once per process and shape."""
+    readable = readable_notes(file_id, user_id, structures, departments)
     return {
         # Newest first, in the timeline's order, as steps and appointments (`_file_querysets`).
         "notes": readable.select_related("author", "author_structure", "withdrawn_by").order_by("-created_at", "-pk"),
-        **_note_page_querysets(beneficiary, readable),
+        **_note_page_querysets(file_id, readable),
         "upcoming": Appointment.objects.filter(
-            beneficiary=beneficiary,
+            beneficiary=file_id,
             status=Appointment.Status.PLANNED,
             withdrawn_at__isnull=True,
-            scheduled_at__gte=now or timezone.now(),
+            scheduled_at__gte=now,
         )
         .select_related("with_user", "with_structure", "author", "withdrawn_by")
         .order_by("scheduled_at", "pk")[:1],
     }
 
 
-def _note_page_querysets(beneficiary: Beneficiary, notes: QuerySet[Note]) -> dict[str, QuerySet]:
+_USER_FILE_TEMPLATE = BundleTemplate(_user_querysets)
+
+
+def _note_page_querysets(file_id: int, notes: QuerySet[Note]) -> dict[str, QuerySet]:
     """For the notes given (already narrowed to those the user may read): the rows naming who the shared
     ones are shared with, and the file's previous versions, those of a note only for these notes."""
     shared = notes.filter(visibility=Note.Visibility.SHARED).values("pk")
@@ -219,7 +230,7 @@ def _note_page_querysets(beneficiary: Beneficiary, notes: QuerySet[Note]) -> dic
         .filter(note__in=shared)
         .select_related("user")
         .only("note", "user__username", "user__first_name", "user__last_name"),
-        "revisions": Revision.objects.filter(beneficiary=beneficiary)
+        "revisions": Revision.objects.filter(beneficiary=file_id)
         .filter(~is_note | Q(object_id__in=notes.values("pk")))
         .select_related("content_type", "changed_by")
         .order_by("-version", "-pk"),
@@ -278,7 +289,7 @@ def note_with_page_data(user: User, beneficiary: Beneficiary, note_id: uuid.UUID
     data = fetch_bundle(
         {
             "notes": notes.select_related("author", "author_structure", "withdrawn_by"),
-            **_note_page_querysets(beneficiary, notes),
+            **_note_page_querysets(beneficiary.pk, notes),
         }
     )
     if not data["notes"]:
@@ -335,10 +346,14 @@ def with_file_page_data(
     `timeline_counts` ({"step": …, "appointment": …, "note": …}) how many there are in all; without it,
     they hold everything and `timeline_counts` is None."""
     first = dict.fromkeys(WINDOWED_KINDS, newest) if newest is not None else None
-    of_file = _FILE_TEMPLATE.bind(beneficiary.pk, using=beneficiary._state.db or "default")
+    using = beneficiary._state.db or "default"
+    of_file = _FILE_TEMPLATE.bind(beneficiary.pk, using=using)
     if not can_see_emergency_accesses(user, beneficiary):
         del of_file["emergency_accesses"]
-    data = fetch_bundle(of_file | _user_file_querysets(user, beneficiary, now=now), first=first)
+    of_user = _USER_FILE_TEMPLATE.bind(
+        beneficiary.pk, user.pk, *note_reading_rules(user), now or timezone.now(), using=using
+    )
+    data = fetch_bundle(of_file | of_user, first=first)
     for accessor in _FILE_PAGE_RELATIONS:
         set_prefetched(beneficiary, accessor, data[accessor])
     actions = _grouped(data["actions"], "objective_id")

@@ -104,11 +104,7 @@ def _timeline_context(
 @require_safe
 def file_detail(request, public_id):
     user = request.user
-    beneficiary = get_beneficiary_or_404(
-        user,
-        public_id,
-        queryset=Beneficiary.objects.select_related("current_referent", "current_structure", "support_end_reason"),
-    )
+    beneficiary = get_beneficiary_or_404(user, public_id)
     audit_annotate(request, beneficiary=beneficiary)  # the trail needs no lookup of its own
     now = timezone.now()
     # The page of the timeline asked for, and so how many of the newest entries of each kind to read.

@@ -3,6 +3,7 @@ and on SQLite alike."""
 
 import datetime
 import decimal
+import uuid
 import zoneinfo
 
 import pytest
@@ -368,7 +369,7 @@ def test_a_template_that_depends_on_something_else_than_the_id_is_refused(file):
         return {"contracts": Contract.objects.filter(beneficiary=file.pk if file_id < -1_000_000_008 else file_id)}
 
     for build in (after_now, of_another_file):
-        with pytest.raises(ValueError, match="depends on something else than the id"):
+        with pytest.raises(ValueError, match="depends on something else than the values"):
             BundleTemplate(build).bind(file.pk)
     with pytest.raises(ValueError, match="can match nothing"):
         BundleTemplate(lambda file_id: {"none": Contract.objects.filter(beneficiary=file_id, pk__in=[])}).bind(1)
@@ -385,3 +386,78 @@ def test_a_template_that_depends_on_something_else_than_the_id_is_refused(file):
     # A part that does not depend on the id at all is a template too: the same statement for every id.
     constant = BundleTemplate(lambda file_id: {"all": Contract.objects.order_by("pk")}).bind(file.pk)
     assert fetch_bundle(constant)["all"] == list(Contract.objects.order_by("pk"))
+
+
+def _by_values(file_id, author_ids, since, day, public_id):
+    """Querysets of a file by several values: a tuple of ids, a datetime, a date and a UUID."""
+    return {
+        "notes": Note.objects.filter(beneficiary=file_id, author__in=author_ids, created_at__gte=since)
+        .select_related("author")
+        .order_by("-created_at", "-pk"),
+        "contracts": Contract.objects.filter(beneficiary=file_id, start_date__lte=day).order_by("pk"),
+        "by_public_id": Note.objects.filter(public_id=public_id).order_by("pk"),
+    }
+
+
+def test_a_template_is_bound_to_several_values_and_compiled_once_per_shape(django_assert_num_queries):
+    """Ids, tuples of ids (one compilation for each length met), datetimes, dates and UUIDs: the bound
+    statements read what the querysets built from the same values read, on either database."""
+    builds = []
+    template = BundleTemplate(lambda *values: builds.append(values) or _by_values(*values))
+    file = BeneficiaryFactory()
+    authors = UserFactory.create_batch(3)
+    now = timezone.now()
+    notes = [NoteFactory(beneficiary=file, author=author) for author in authors for _ in range(2)]
+    Note.objects.filter(pk=notes[0].pk).update(created_at=now - datetime.timedelta(days=10))
+    ContractFactory(beneficiary=file, start_date=timezone.localdate() - datetime.timedelta(days=40))
+    ContractFactory(beneficiary=file, start_date=timezone.localdate() + datetime.timedelta(days=5))
+    cases = [
+        ([authors[0].pk], now - datetime.timedelta(days=1), timezone.localdate(), notes[1].public_id),
+        ([authors[0].pk], now - datetime.timedelta(days=30), timezone.localdate(), notes[0].public_id),
+        (
+            [authors[1].pk, authors[2].pk],
+            now.astimezone(PARIS) - datetime.timedelta(days=30),
+            datetime.date(2999, 1, 1),
+            notes[3].public_id,
+        ),
+        ((authors[2].pk, authors[0].pk), now - datetime.timedelta(days=30), timezone.localdate(), notes[5].public_id),
+    ]
+    for authors_ids, since, day, public_id in cases:
+        with django_assert_num_queries(1):
+            bundled = fetch_bundle(template.bind(file.pk, authors_ids, since, day, public_id))
+        expected = _by_values(file.pk, authors_ids, since, day, public_id)
+        for name, queryset in expected.items():
+            assert [_values(obj) for obj in bundled[name]] == [_values(obj) for obj in queryset], name
+        assert bundled["notes"] and bundled["by_public_id"]
+    assert len(bundled["contracts"]) == 1  # the future contract does not start by today
+    later = fetch_bundle(template.bind(file.pk, [1], since, datetime.date(2999, 1, 1), uuid.uuid4()))
+    assert len(later["contracts"]) == 2 and not later["by_public_id"]
+    assert len(builds) == 4  # two shapes (one author, two), two probe builds each
+    assert {len(values[1]) for values in builds} == {1, 2}
+
+
+def test_a_template_refuses_values_that_change_its_statement_or_are_not_values(file):
+    def a_day_later(file_id, since):
+        return {
+            "contracts": Contract.objects.filter(
+                beneficiary=file_id, created_at__gte=since + datetime.timedelta(days=1)
+            )
+        }
+
+    def by_its_size(file_id, ids):
+        return {
+            "contracts": Contract.objects.filter(beneficiary=file_id, pk__in=ids).order_by(
+                *(["pk"] if min(ids) < -1_000_000_012 else ["-pk"])
+            )
+        }
+
+    with pytest.raises(ValueError, match="depends on something else than the values"):
+        BundleTemplate(a_day_later).bind(file.pk, timezone.now())
+    with pytest.raises(ValueError, match="depends on something else than the values"):
+        BundleTemplate(by_its_size).bind(file.pk, [3])
+    with pytest.raises(ValueError, match="can match nothing"):
+        BundleTemplate(lambda file_id, ids: {"none": Contract.objects.filter(pk__in=ids)}).bind(file.pk, [])
+    template = BundleTemplate(lambda *values: {"all": Contract.objects.order_by("pk")})
+    for value in ([1, 0], ["1"], datetime.datetime(2026, 1, 1), "2026-01-01", 1.5, None):  # noqa: DTZ001
+        with pytest.raises(ValueError, match="bound to"):
+            template.bind(file.pk, value)

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Role
-from casework.models import BeneficiaryGroupObjectPermission, BeneficiaryUserObjectPermission, Note
+from casework.models import BeneficiaryGroupObjectPermission, BeneficiaryUserObjectPermission, Cover, Note
 from casework.permissions import (
     can_change,
     get_beneficiary_or_404,
@@ -17,6 +17,7 @@ from casework.permissions import (
     visible_beneficiaries,
     visible_notes,
 )
+from casework.querysets import with_file_page_data
 from casework.services import (
     NoMatchingFile,
     beneficiary_assign_referent,
@@ -379,3 +380,90 @@ def test_the_periodic_purge_task_runs_the_service(world):
     from casework.tasks import purge_expired_grants
 
     assert purge_expired_grants.delay().get() == 0
+
+
+# --- The file lookup and the file page's notes, through statements compiled once -------------------
+
+
+def _users_and_files(world):
+    """Every persona of the world, with a user in two structures (a supervisor of one, referent of the
+    other), one covering a colleague, one named in a share; files followed, shared, covered and waiting
+    in an intake queue."""
+    two_hats = member(Role.SUPERVISOR, structure=world.sud, username="deux-casquettes")
+    MembershipFactory(user=two_hats, structure=world.habitat, role=Role.REFERENT)
+    covered = BeneficiaryFactory(referent=world.colleague)
+    Cover.objects.create(
+        absent_referent=world.colleague,
+        covering_referent=world.referent,
+        structure=world.nord,
+        starts_on=timezone.localdate(),
+        ends_on=timezone.localdate() + datetime.timedelta(days=3),
+        reason="Congés",
+        created_by=world.supervisor,
+    )
+    waiting = BeneficiaryFactory(intake_structure=world.habitat)
+    shared = BeneficiaryFactory(referent=world.other)
+    beneficiary_share(actor=world.other, beneficiary=shared, user=world.housing_worker, reason="Relais")
+    beneficiary_share(actor=world.other, beneficiary=shared, department=world.social, reason="Relais")
+    users = [
+        world.referent,
+        world.colleague,
+        world.other,
+        world.housing_worker,
+        world.supervisor,
+        world.other_supervisor,
+        world.admin,
+        world.auditor,
+        two_hats,
+    ]
+    return users, [world.file, world.other_file, covered, waiting, shared]
+
+
+def test_the_file_lookup_finds_exactly_the_files_of_the_scope(world):
+    """get_beneficiary_or_404 reads the file through a statement compiled once per shape of the user's
+    rules (casework.db_bundle.BundleTemplate): for every user and file, it finds the file exactly when
+    visible_beneficiaries holds it, with the file's referent, structure and end-of-support reason loaded."""
+    users, files = _users_and_files(world)
+    found = 0
+    for user in users:
+        for beneficiary in files:
+            user = type(user).objects.get(pk=user.pk)  # a new request: memberships loaded afresh
+            if sees(user, beneficiary):
+                lookup = get_beneficiary_or_404(user, str(beneficiary.public_id))
+                assert lookup == beneficiary
+                assert {"current_referent", "current_structure", "support_end_reason"} <= set(
+                    lookup._state.fields_cache
+                )
+                found += 1
+            else:
+                with pytest.raises(Http404):
+                    get_beneficiary_or_404(user, beneficiary.public_id)
+    assert found >= 12  # the matrix is not empty one way or the other
+    for wrong in ("pas-un-identifiant", None, 12, "00000000-0000-0000-0000-000000000000"):
+        with pytest.raises(Http404):
+            get_beneficiary_or_404(world.referent, wrong)
+
+
+def test_the_file_lookup_reads_a_group_created_in_the_request(world):
+    """When a group was created after the memberships were loaded (the groups are then read in SQL), the
+    lookup follows visible_beneficiaries' own queryset: the share reaches its members at once."""
+    world.other.active_memberships  # noqa: B018 (loaded at the start of the request)
+    beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint")
+    assert get_beneficiary_or_404(world.other, world.file.public_id) == world.file
+
+
+def test_the_file_page_reads_exactly_the_notes_of_visible_notes(world, notes):
+    """The file page reads the notes through statements compiled once per shape of the user's rules: for
+    every user who may read the file, the same notes as visible_notes, with their recipients."""
+    users, _ = _users_and_files(world)
+    to_sud = NoteFactory(beneficiary=world.file, author=world.referent, visibility="shared", body="NOTE-SUD")
+    to_sud.shared_with_structures.add(world.sud)
+    checked = 0
+    for user in users:
+        user = type(user).objects.get(pk=user.pk)
+        if not sees(user, world.file):
+            continue
+        loaded = with_file_page_data(user, get_beneficiary_or_404(user, world.file.public_id))
+        assert {note.body for note in loaded.readable_notes} == readable(user, world), user.username
+        checked += 1
+    assert checked >= 3
