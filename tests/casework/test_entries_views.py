@@ -362,7 +362,7 @@ def test_the_one_click_buttons_of_a_planned_step(world, planned_step, django_ass
     user.active_memberships  # noqa: B018 (cached for the request, as on the file page)
     with django_assert_num_queries(0):
         html = render_include(
-            "entry_actions.html", user, file=world.file, entry=planned_step, entry_kind="step", can_change=True
+            "entries_item.html", user, file=world.file, entry=planned_step, entry_kind="step", can_change=True
         )
     assert f'hx-post="{reverse("casework:step_status", args=[world.file.public_id, planned_step.public_id])}"' in html
     for value in ("done", "missed", "cancelled"):
@@ -376,7 +376,7 @@ def test_a_future_step_offers_only_cancellation_in_one_click(world):
         beneficiary=world.file, author=world.referent, status="planned", date=today() + datetime.timedelta(days=4)
     )
     html = render_include(
-        "entry_actions.html", world.referent, file=world.file, entry=step, entry_kind="step", can_change=True
+        "entries_item.html", world.referent, file=world.file, entry=step, entry_kind="step", can_change=True
     )
     assert 'value="cancelled"' in html
     assert 'value="done"' not in html
@@ -384,7 +384,7 @@ def test_a_future_step_offers_only_cancellation_in_one_click(world):
 
 def test_a_reader_sees_no_action_on_a_step(world, planned_step):
     html = render_include(
-        "entry_actions.html", world.recipient, file=world.file, entry=planned_step, entry_kind="step", can_change=False
+        "entries_item.html", world.recipient, file=world.file, entry=planned_step, entry_kind="step", can_change=False
     )
     assert "<form" not in html
     assert "Corriger" not in html
@@ -393,7 +393,7 @@ def test_a_reader_sees_no_action_on_a_step(world, planned_step):
 
 def test_past_appointments_are_recorded_in_one_click(world, past_appointment):
     html = render_include(
-        "entry_actions.html",
+        "entries_item.html",
         world.referent,
         file=world.file,
         entry=past_appointment,
@@ -410,7 +410,7 @@ def test_a_withdrawn_entry_has_no_action(world, planned_step):
     )
     planned_step.refresh_from_db()
     html = render_include(
-        "entry_actions.html", world.referent, file=world.file, entry=planned_step, entry_kind="step", can_change=True
+        "entries_item.html", world.referent, file=world.file, entry=planned_step, entry_kind="step", can_change=True
     )
     assert "<form" not in html and "Retirer" not in html
 
@@ -418,13 +418,13 @@ def test_a_withdrawn_entry_has_no_action(world, planned_step):
 def test_contracts_get_the_withdraw_link_and_other_kinds_nothing(world):
     contract = ContractFactory(beneficiary=world.file, author=world.referent)
     html = render_include(
-        "entry_actions.html", world.referent, file=world.file, entry=contract, entry_kind="contract", can_change=True
+        "entries_item.html", world.referent, file=world.file, entry=contract, entry_kind="contract", can_change=True
     )
     assert reverse("casework:entry_withdraw", args=[world.file.public_id, "contrat", contract.public_id]) in html
     assert "Corriger" not in html
     orientation = OrientationFactory(beneficiary=world.file)
     html = render_include(
-        "entry_actions.html",
+        "entries_item.html",
         world.referent,
         file=world.file,
         entry=orientation,
@@ -437,10 +437,10 @@ def test_contracts_get_the_withdraw_link_and_other_kinds_nothing(world):
 def test_a_note_is_corrected_by_its_author_only(world):
     note = NoteFactory(beneficiary=world.file, author=world.recipient, visibility="followers")
     mine = render_include(
-        "entry_actions.html", world.recipient, file=world.file, entry=note, entry_kind="note", can_change=False
+        "entries_item.html", world.recipient, file=world.file, entry=note, entry_kind="note", can_change=False
     )
     theirs = render_include(
-        "entry_actions.html", world.referent, file=world.file, entry=note, entry_kind="note", can_change=True
+        "entries_item.html", world.referent, file=world.file, entry=note, entry_kind="note", can_change=True
     )
     assert "Corriger" in mine and "Retirer" in mine
     assert "Corriger" not in theirs and "Retirer" in theirs  # the referent may withdraw it, not correct it
