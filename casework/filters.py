@@ -114,6 +114,18 @@ class ScopeChoices:
 
 
 _SCOPE_CHOICES = "_caseload_scope_choices"
+_SCOPE = "_caseload_scope"
+
+
+def caseload_scope(request) -> QuerySet[Beneficiary]:
+    """`visible_beneficiaries(request.user)`, built once per request for the caseload's list and its
+    filters' choices (~2.5 ms to build at department scale): both read the memberships the request has
+    loaded, so they are the same scope. Only clones of it are evaluated."""
+    scope = getattr(request, _SCOPE, None)
+    if scope is None:
+        scope = visible_beneficiaries(request.user)
+        setattr(request, _SCOPE, scope)
+    return scope
 
 
 def scope_choices(request) -> ScopeChoices:
@@ -126,7 +138,7 @@ def scope_choices(request) -> ScopeChoices:
     cached = getattr(request, _SCOPE_CHOICES, None)
     if cached is None:
         rows = (
-            visible_beneficiaries(request.user)
+            caseload_scope(request)
             .order_by("commune")
             .values_list("current_structure_id", "current_referent_id", "commune")
             .distinct()

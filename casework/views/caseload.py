@@ -23,11 +23,11 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
 from casework.audit import audit_annotate
-from casework.filters import CONTRACT_ENDING_SOON_DAYS, CaseloadFilterSet, CaseloadSearchForm
+from casework.filters import CONTRACT_ENDING_SOON_DAYS, CaseloadFilterSet, CaseloadSearchForm, caseload_scope
 from casework.models import Orientation
 from casework.pagination import IdPaginator
 from casework.paths import path_to
-from casework.permissions import reads_files, visible_beneficiaries
+from casework.permissions import reads_files
 from casework.querysets import caseload_rows, with_caseload_data
 from casework.querysets import caseload_search as search_files
 
@@ -145,7 +145,7 @@ def _render_caseload(request, params: QueryDict, *, page_number, search_form, fr
         view = default_view
     params[VIEW_PARAM] = view
 
-    files = visible_beneficiaries(user)
+    files = caseload_scope(request)
     if view == VIEW_FOLLOWED:
         files = files.followed_by(user)
     files = with_caseload_data(files).order_by("last_name", "first_name", "pk")
