@@ -483,11 +483,29 @@ class AlertRow:
     days_overdue: int  # negative: days left (a contract about to expire)
 
 
+# What the alerts' page and export show of a file (casework.views.supervision): its other columns, and its
+# referent's and structure's, would be ~300 values a page to convert for nothing.
+ALERT_FILE_COLUMNS = (
+    "public_id",
+    "last_name",
+    "first_name",
+    "organism",
+    "allocataire_number",
+    "current_referent__first_name",
+    "current_referent__last_name",
+    "current_referent__username",
+    "current_structure__name",
+    "current_structure__is_sensitive",
+)
+
+
 def alert_page(rows, deadlines: Deadlines) -> list[AlertRow]:
     """The rows of a page of `team_alerts` with their files (one query, whatever the page's length)."""
     rows = list(rows)
-    files = Beneficiary.objects.filter(pk__in={row[0] for row in rows}).select_related(
-        "current_referent", "current_structure"
+    files = (
+        Beneficiary.objects.filter(pk__in={row[0] for row in rows})
+        .select_related("current_referent", "current_structure")
+        .only(*ALERT_FILE_COLUMNS)
     )
     by_id = {file.pk: file for file in files}
     settings = deadlines.settings

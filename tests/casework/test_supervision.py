@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.template import engines
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,9 +32,9 @@ from casework.querysets import (
     Deadlines,
 )
 from casework.services.common import files_refresh_contract_end
-from casework.supervision import FILES, WARNINGS, TeamRow, team_alerts, team_table
-from casework.views.supervision import _caseload_url, _cells
-from tests.accounts.factories import MembershipFactory, StructureFactory, member
+from casework.supervision import FILES, WARNINGS, AlertRow, TeamRow, alert_page, team_alerts, team_table
+from casework.views.supervision import _alert_row, _caseload_url, _cells
+from tests.accounts.factories import MembershipFactory, StructureFactory, UserFactory, member
 from tests.casework.factories import AppointmentFactory, BeneficiaryFactory, ContractFactory, OrientationFactory
 from tests.conftest import AUDIT_QUERIES, HEADER_QUERIES
 
@@ -691,3 +692,53 @@ def test_referente_nord_cannot_open_the_dashboard_on_the_demo(demo, client):
 
     assert client.get(DASHBOARD).status_code == 403
     assert client.get(ALERTS).status_code == 403
+
+
+# The alerts' rows as the template wrote them until the view wrote them (views.supervision._alert_row).
+ALERT_ROW_TEMPLATE = """{% for alert in alerts %}
+      <tr>
+        <th scope="row"><a href="{% url 'casework:file_detail' alert.beneficiary.public_id %}">{{ alert.beneficiary.last_name|upper }} {{ alert.beneficiary.first_name }}</a>
+          <br><span class="small text-body-secondary">{{ alert.beneficiary.get_organism_display }} {{ alert.beneficiary.allocataire_number }}</span></th>
+        <td>{{ alert.label }}</td>
+        <td class="text-nowrap">{{ alert.due|date:"d/m/Y" }}</td>
+        <td class="text-end text-nowrap">
+          {% if alert.days_overdue > 0 %}<strong>{{ alert.days_overdue }} jour{{ alert.days_overdue|pluralize }}</strong>
+          {% elif alert.days_overdue == 0 %}aujourd'hui
+          {% else %}dans {% widthratio alert.days_overdue -1 1 %} jour{% if alert.days_overdue < -1 %}s{% endif %}{% endif %}
+        </td>
+        <td>{% if alert.beneficiary.current_referent %}{{ alert.beneficiary.current_referent.get_full_name|default:alert.beneficiary.current_referent.username }}{% else %}<span class="text-body-secondary">Sans référent·e</span>{% endif %}</td>
+      </tr>
+    {% endfor %}"""  # noqa: E501 (the template as it was)
+
+
+def _normalised(markup: str) -> str:
+    return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", str(markup))).strip()
+
+
+def test_the_alert_rows_are_the_templates_markup(client, team):
+    """Each row of the alerts page, written by the view, is what the template wrote: on the page, and for
+    every number of days (late, due today, one day left, several), names that need escaping, a referent
+    without a full name and a file without a referent."""
+    client.force_login(team.supervisor)
+    response = client.get(ALERTS)
+    deadlines = Deadlines.current()
+    supervisor = User.objects.get(pk=team.supervisor.pk)
+    alerts = alert_page(counted_page(team_alerts(supervisor, [team.nord], deadlines), 1, 50), deadlines)
+    body = response.content.decode()
+    shown = body[body.index("<tbody>") + len("<tbody>") : body.index("</tbody>")]
+    reference = engines["django"].from_string(ALERT_ROW_TEMPLATE).render({"alerts": alerts})
+    assert len(alerts) >= 7 and _normalised(shown) == _normalised(reference)
+
+    nameless = UserFactory(first_name="", last_name="", username="sans-nom")
+    tricky = BeneficiaryFactory(referent=nameless, last_name='<b>O\'Brien</b> & "fils"', first_name="Zoé <i>")
+    orphan = BeneficiaryFactory(intake_structure=team.nord, last_name="Attente")
+    synthetic = [
+        AlertRow(
+            beneficiary=file, kind=CONTRACT_LATE, label='Contrat <"en retard">', due=days_ago(days), days_overdue=days
+        )
+        for file in (tricky, orphan)
+        for days in (-20, -2, -1, 0, 1, 2, 30)
+    ]
+    for alert in synthetic:
+        reference = engines["django"].from_string(ALERT_ROW_TEMPLATE).render({"alerts": [alert]})
+        assert _normalised(_alert_row(alert)) == _normalised(reference), alert.days_overdue
