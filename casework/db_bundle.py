@@ -388,6 +388,9 @@ class _Part:
             if _internal_type(field) in _UNSUPPORTED:
                 raise NotSupportedError(f"fetch_bundle does not read {_internal_type(field)} columns.")
         self.readers = [_reader(field, connection) for field in self.fields]
+        # aggregate_sql by whether the part reads its first rows only: the same text for every binding of a
+        # template's part (the copies share this dict), which would otherwise be written again each time.
+        self._aggregates: dict[tuple[str, bool], str] = {}
 
     def _compile(self) -> tuple[str, tuple, bool]:
         """The queryset's SQL, each row numbered in the queryset's order (the column POSITION).
@@ -422,6 +425,12 @@ class _Part:
         return sql, tuple(params), False
 
     def aggregate_sql(self) -> str:
+        key = (self.connection.vendor, self.first is None)
+        if (cached := self._aggregates.get(key)) is None:
+            cached = self._aggregates[key] = self._aggregate_sql()
+        return cached
+
+    def _aggregate_sql(self) -> str:
         array, aggregate, as_text = _SYNTAX[self.connection.vendor]
         quote = self.connection.ops.quote_name
         columns = [
