@@ -6,6 +6,7 @@ None of them queries the database: the rules read the entry's columns and the us
 
 import datetime
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django import template
 from django.template.defaultfilters import linebreaksbr
@@ -212,16 +213,41 @@ def entry_slug(kind: str) -> str:
     return ENTRY_SLUGS.get(kind, "")
 
 
+class QuickForms:
+    """The quick-write panel's empty forms (ids of their own, apart from the full forms'), each built when
+    the panel first reads it. Building them queries nothing; the panel renders none of their lists of
+    people or structures.
+
+    Their fields are the same HTML for every user and file on the same day (a step's date) and in the
+    same minute (the earliest time an appointment may take): the panel keeps that HTML in the cache for
+    each `day` and `minute` (`{% cache %}` in write_entries.html and entries_note_panel.html), so that a
+    file page usually builds none of the three forms (~5 ms of a file page, docs/performance.md). The note
+    panel answering a note typed (htmx) renders its bound form, never the cache."""
+
+    def __init__(self, user, beneficiary) -> None:
+        self.user, self.beneficiary = user, beneficiary
+        now = timezone.localtime()
+        # What the cached fields depend on: StepForm's date (today, and its latest allowed day) and
+        # AppointmentForm's `min` (this minute).
+        self.day, self.minute = now.date().isoformat(), now.strftime("%Y-%m-%dT%H:%M")
+
+    @cached_property
+    def step(self) -> StepForm:
+        return StepForm(auto_id="quick-step-%s")
+
+    @cached_property
+    def appointment(self) -> AppointmentForm:
+        return AppointmentForm(actor=self.user, beneficiary=self.beneficiary, auto_id="quick-appointment-%s")
+
+    @cached_property
+    def note(self) -> NoteForm:
+        return NoteForm(actor=self.user, auto_id="quick-note-%s")
+
+
 @register.simple_tag(takes_context=True)
-def quick_write_forms(context) -> dict:
-    """The quick-write panel's empty forms (ids of their own, apart from the full forms'). Building
-    them queries nothing; the panel renders none of their lists of people or structures."""
-    user, beneficiary = context.get("user"), context.get("file")
-    return {
-        "step": StepForm(auto_id="quick-step-%s"),
-        "appointment": AppointmentForm(actor=user, beneficiary=beneficiary, auto_id="quick-appointment-%s"),
-        "note": NoteForm(actor=user, auto_id="quick-note-%s"),
-    }
+def quick_write_forms(context) -> QuickForms:
+    """`{% quick_write_forms as quick %}`: the quick-write panel's forms (QuickForms)."""
+    return QuickForms(context.get("user"), context.get("file"))
 
 
 # --- A timeline item's frame (templates/casework/includes/timeline/item.html) -----------------------

@@ -2,19 +2,29 @@
 POST), the file page's quick-write panel and per-entry actions (casework/views/entries.py)."""
 
 import datetime
+import re
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.cache import cache
 from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from casework.forms.entries import AppointmentForm, NoteForm, StepForm
 from casework.models import Appointment, Step
 from casework.services import common
 from casework.services import entries as services
-from tests.casework.factories import AppointmentFactory, ContractFactory, NoteFactory, OrientationFactory, StepFactory
+from tests.casework.factories import (
+    AppointmentFactory,
+    BeneficiaryFactory,
+    ContractFactory,
+    NoteFactory,
+    OrientationFactory,
+    StepFactory,
+)
 from tests.casework.test_entries_services import world_fixture  # noqa: F401 (the `world` fixture)
 
 pytestmark = pytest.mark.django_db
@@ -496,3 +506,41 @@ def test_the_filters_tell_who_may_correct_and_withdraw_without_a_query(world, pl
         with django_assert_num_queries(0):
             assert template.render(Context({"step": step, "user": user, "kind": "step"})) == expected
     assert template.render(Context({"step": step, "user": world.recipient, "kind": "step"})) == "  etape"
+
+
+def _without_token_and_file(html: str, file) -> str:
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    return html.replace(str(file.public_id), "<dossier>")
+
+
+def test_the_quick_panel_keeps_the_step_and_appointment_fields_in_the_cache(world, monkeypatch):
+    """The fields of the quick step, appointment and note forms are the same for every user and file on
+    the same day and in the same minute: the panel renders them once, then reads them from the cache
+    without building any form; what it shows is what the forms render."""
+    instant = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: instant)  # one minute for the whole test
+    cache.clear()
+    fresh = render_include("write_entries.html", world.referent, file=world.file, can_change=True)
+    now = timezone.localtime()
+    assert f'min="{now:%Y-%m-%dT%H:}' in fresh and f'value="{now:%Y-%m-%d}"' in fresh  # this minute, today
+    built = []
+    for form in (StepForm, AppointmentForm, NoteForm):
+
+        def counted(self, *args, _form=form, _init=form.__init__, **kwargs):
+            built.append(_form)
+            _init(self, *args, **kwargs)
+
+        monkeypatch.setattr(form, "__init__", counted)
+    cached = render_include("write_entries.html", world.referent, file=world.file, can_change=True)
+    assert built == []
+    assert _without_token_and_file(cached, world.file) == _without_token_and_file(fresh, world.file)
+    other = BeneficiaryFactory(referent=world.referent)
+    for_other = render_include("write_entries.html", world.referent, file=other, can_change=True)
+    assert _without_token_and_file(for_other, other) == _without_token_and_file(fresh, world.file)
+    reader = render_include("write_entries.html", world.recipient, file=world.file, can_change=False)
+    assert built == [] and reader.count("quick-note-body") >= 2 and "quick-step-kind" not in reader
+    # The next minute, the appointment's fields are rendered again (its earliest time changed).
+    monkeypatch.setattr(timezone, "now", lambda: instant + datetime.timedelta(minutes=1))
+    later = render_include("write_entries.html", world.referent, file=world.file, can_change=True)
+    assert built == [AppointmentForm]
+    assert f'min="{timezone.localtime():%Y-%m-%dT%H:%M}"' in later
