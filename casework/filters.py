@@ -17,7 +17,7 @@ from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import Structure, User
-from casework.forms.widgets import FastSelect
+from casework.forms.widgets import FastSelect, ListedModelChoiceIterator
 from casework.models import Beneficiary, Orientation
 from casework.permissions import visible_beneficiaries
 from casework.querysets import (
@@ -187,8 +187,15 @@ def visible_referents(request) -> QuerySet[User]:
     )
 
 
+class ListedFilterChoiceIterator(django_filters.fields.ModelChoiceIterator, ListedModelChoiceIterator):
+    """django-filter's choices (its "null" choice included) read with one plain SELECT
+    (casework.forms.widgets.ListedModelChoiceIterator)."""
+
+
 class StructureChoiceField(django_filters.fields.ModelChoiceField):
     """Structures labelled as this user may see them (`Structure.label_for`)."""
+
+    iterator = ListedFilterChoiceIterator
 
     def __init__(self, *args, viewer=None, **kwargs):
         self.viewer = viewer
@@ -199,6 +206,8 @@ class StructureChoiceField(django_filters.fields.ModelChoiceField):
 
 
 class ReferentChoiceField(django_filters.fields.ModelChoiceField):
+    iterator = ListedFilterChoiceIterator
+
     def label_from_instance(self, obj):
         return obj.get_full_name() or obj.username
 

@@ -44,3 +44,22 @@ def _escape(value) -> str:
     if hasattr(value, "__html__"):
         return value.__html__()
     return html.escape(str(value))
+
+
+class ListedModelChoiceIterator(forms.models.ModelChoiceIterator):
+    """A ModelChoiceField's choices read with one plain SELECT.
+
+    Django's iterator reads them through `QuerySet.iterator()`, which on PostgreSQL inside a transaction
+    (ATOMIC_REQUESTS) opens a server-side cursor: DECLARE, FETCH and CLOSE, and a plan made for the first
+    rows, for lists of a few hundred choices at most (~0.5 ms each on the caseload's filters,
+    docs/performance.md). Here the field's queryset is evaluated as a list: the same choices, in the same
+    order; read again, the choices come from that list (the field's queryset is the form's own copy)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+    def __len__(self):
+        return len(self.queryset) + (1 if self.field.empty_label is not None else 0)

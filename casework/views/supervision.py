@@ -36,7 +36,7 @@ from accounts.models import Membership, Role, User
 from casework.audit import audit_annotate
 from casework.charts import Series, column_chart, horizontal_bar_chart, month_label
 from casework.filters import SUPPORT_ONGOING
-from casework.forms.widgets import FastSelect
+from casework.forms.widgets import FastSelect, ListedModelChoiceIterator
 from casework.pagination import counted_page
 from casework.paths import path_to
 from casework.querysets import Deadlines
@@ -179,6 +179,8 @@ def team_dashboard(request):
 
 
 class ReferentChoiceField(forms.ModelChoiceField):
+    iterator = ListedModelChoiceIterator  # one plain SELECT, not a server-side cursor
+
     def label_from_instance(self, obj):
         return _referent_name(obj)
 

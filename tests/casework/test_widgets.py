@@ -44,3 +44,30 @@ def test_the_caseload_filters_use_it_with_their_classes():
             "choice", None, attrs={"id": "id_choice", "required": True}
         )
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("empty_label", [None, "Tous"])
+def test_listed_choices_are_djangos_read_with_one_plain_select(empty_label, django_assert_num_queries):
+    """ListedModelChoiceIterator gives the choices Django's iterator gives, in the same order, and reads
+    them once however many times the form reads them (django-filter's null choice included)."""
+    from accounts.models import User
+    from casework.filters import ListedFilterChoiceIterator, ReferentChoiceField
+    from casework.forms.widgets import ListedModelChoiceIterator
+    from tests.accounts.factories import UserFactory
+
+    UserFactory.create_batch(4)
+    queryset = User.objects.order_by("last_name", "pk")
+
+    class Listed(forms.ModelChoiceField):
+        iterator = ListedModelChoiceIterator
+
+    expected = list(forms.ModelChoiceField(queryset, empty_label=empty_label).choices)
+    field = Listed(queryset, empty_label=empty_label)
+    with django_assert_num_queries(1):
+        assert list(field.choices) == expected
+        assert list(field.choices) == expected and len(field.choices) == len(expected)
+    assert issubclass(ReferentChoiceField.iterator, ListedFilterChoiceIterator)
+    filtered = ReferentChoiceField(queryset=queryset, empty_label=empty_label, null_label="Sans référent·e")
+    choices = list(filtered.choices)
+    assert ("null", "Sans référent·e") in choices and choices[-4:] == expected[-4:]
