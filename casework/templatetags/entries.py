@@ -20,6 +20,7 @@ from casework.models import Action, Appointment, PathwayEntry, Step
 from casework.paths import path_to
 from casework.services.common import can_correct, can_withdraw, correction_deadline
 from casework.services.entries import CORRECTABLE_KINDS, WITHDRAWABLE_KINDS
+from casework.templatetags.casework import csrf_input
 
 register = template.Library()
 
@@ -155,7 +156,7 @@ def entry_actions(context, entry: PathwayEntry | None, kind: str) -> str:
                 f'<form method="post" action="{url}" class="d-flex flex-wrap align-items-center gap-1 mb-0"\n'
                 f'      hx-post="{url}" hx-target="#{dom_id}" hx-swap="outerHTML">'
             )
-            html.append(_csrf_input(context))
+            html.append(csrf_input(context))
             html.append(f'<input type="hidden" name="version" value="{escape(entry.version)}">')
             html.append('<span class="text-body-secondary" aria-hidden="true">Marquer :</span>')
             for value, text, style in rights.quick_statuses:
@@ -182,14 +183,6 @@ def entry_actions(context, entry: PathwayEntry | None, kind: str) -> str:
         html.append("</div>")
     html.append("</div>")
     return mark_safe("\n".join(html))  # noqa: S308 (every value above is escaped)
-
-
-def _csrf_input(context) -> str:
-    """What `{% csrf_token %}` writes."""
-    token = context.get("csrf_token")
-    if not token or token == "NOTPROVIDED":  # noqa: S105 (Django's mark of a page without a token)
-        return ""
-    return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
 
 
 @register.filter
