@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from casework.db_bundle import BundleTemplate, fetch_bundle
+
 
 class Role(models.TextChoices):
     REFERENT = "referent", "Référent·e insertion"
@@ -35,10 +37,14 @@ class User(AbstractUser):
 
     @cached_property
     def active_memberships(self) -> list["Membership"]:
-        """Memberships in force today, with their structure; cached for the request."""
+        """Memberships in force today, with their structure and its department; cached for the request.
+
+        Every signed-in request reads them: through a statement compiled once per process and prepared on
+        the connection (casework.db_bundle.BundleTemplate), which spares the ORM's compilation and the
+        database's planning of the same statement on every request (docs/performance.md)."""
         if not self.pk:
             return []
-        return list(Membership.objects.active().filter(user=self).select_related("structure__department"))
+        return fetch_bundle(_ACTIVE_MEMBERSHIPS.bind(self.pk, timezone.localdate()))["memberships"]
 
     def has_role(self, role: str) -> bool:
         return any(membership.role == role for membership in self.active_memberships)
@@ -234,3 +240,12 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} – {self.get_role_display()} – {self.structure}"
+
+
+def _active_memberships(user_id: int, day: datetime.date) -> dict[str, models.QuerySet]:
+    return {
+        "memberships": Membership.objects.active(on=day).filter(user=user_id).select_related("structure__department")
+    }
+
+
+_ACTIVE_MEMBERSHIPS = BundleTemplate(_active_memberships)

@@ -54,3 +54,28 @@ def test_structure_without_department_is_an_external_partner():
 def test_unknown_role_is_refused():
     with pytest.raises(IntegrityError), transaction.atomic():
         MembershipFactory(role="boss")
+
+
+def test_active_memberships_are_todays_with_their_structure_and_department(django_assert_num_queries):
+    """`user.active_memberships` (read through a statement compiled once, casework.db_bundle) holds what
+    the queryset of today's memberships holds, in its order, with structure and department loaded; a
+    membership ending today still counts, one starting tomorrow or ended yesterday does not."""
+    from tests.accounts.factories import DepartmentFactory
+
+    today = timezone.localdate()
+    user, other = UserFactory(), UserFactory()
+    department = DepartmentFactory(name="Action sociale")
+    MembershipFactory(user=user, role=Role.SUPERVISOR, structure=StructureFactory(name="B", department=department))
+    MembershipFactory(user=user, role=Role.REFERENT, structure=StructureFactory(name="A", department=None))
+    MembershipFactory(user=user, role=Role.AUDITOR, end_date=today)
+    MembershipFactory(user=user, role=Role.DEPARTMENT_ADMIN, ended=True)
+    MembershipFactory(user=user, role=Role.REFERENT, start_date=today + datetime.timedelta(days=1))
+    MembershipFactory(user=other, role=Role.REFERENT)
+    expected = list(Membership.objects.active().filter(user=user).select_related("structure__department"))
+    with django_assert_num_queries(1):
+        memberships = user.active_memberships
+        assert [(m.pk, m.role, m.structure.name) for m in memberships] == [
+            (m.pk, m.role, m.structure.name) for m in expected
+        ]
+        assert [m.structure.department for m in memberships] == [m.structure.department for m in expected]
+    assert len(memberships) == 3 and {m.role for m in memberships} == {Role.SUPERVISOR, Role.REFERENT, Role.AUDITOR}
