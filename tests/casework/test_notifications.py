@@ -223,6 +223,7 @@ def test_header_shows_the_unread_count(client, world, with_header_count):
     notify(world.referent)
     notify(world.referent)
     notify(world.referent, read_at=timezone.now())
+    notify(world.colleague)  # someone else's
     client.force_login(world.referent)
     html = client.get(reverse("home")).content.decode()
     assert '2<span class="visually-hidden"> non lues</span>' in html
