@@ -31,6 +31,7 @@ import dataclasses
 import datetime
 import decimal
 import functools
+import itertools
 import json
 import operator
 import uuid
@@ -219,7 +220,7 @@ def _template_value(value):
 
 def _probes(shape: tuple, series: int) -> tuple:
     """Values of this shape that no row has, all different, and different from those of the other series."""
-    counter = iter(range(1_000_000))
+    counter = itertools.count()
 
     def probe(kind: str):
         n = next(counter)

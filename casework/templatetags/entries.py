@@ -246,15 +246,13 @@ def quick_write_forms(context) -> QuickForms:
 # --- A timeline item's frame (templates/casework/includes/timeline/item.html) -----------------------
 
 
-def _local(value, date_only: bool = False) -> str:
-    """`{{ value|date:"d/m/Y à H:i" }}` (or "d/m/Y"), in the current time zone as templates show it."""
+def _local(value) -> str:
+    """`{{ value|date:"d/m/Y à H:i" }}`: a datetime in the current time zone as templates show it ("" for
+    anything else, as Django's filter gives for a date with a time format, or for None)."""
     value = timezone.template_localtime(value)
-    if isinstance(value, datetime.datetime):
-        day = f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
-        return day if date_only else f"{day} à {value.hour:02d}:{value.minute:02d}"
-    if isinstance(value, datetime.date) and date_only:
-        return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
-    return ""
+    if not isinstance(value, datetime.datetime):
+        return ""
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d} à {value.hour:02d}:{value.minute:02d}"
 
 
 def _person(user) -> str:
