@@ -12,6 +12,7 @@ docs/performance.md. Exit 1 if a request failed.
 import argparse
 import csv
 import datetime
+import io
 import json
 import os
 import signal
@@ -148,6 +149,11 @@ def main() -> None:
             with open(f"{prefix}_stats.csv", newline="") as handle:
                 rows = list(csv.DictReader(handle))
             failures = Path(f"{prefix}_failures.csv").read_text() if Path(f"{prefix}_failures.csv").exists() else ""
+            # An exception in a user's code (a refused login in on_start, say) is not a failed request:
+            # locust lists it apart, and it counts as an error here.
+            exceptions_path = Path(f"{prefix}_exceptions.csv")
+            with open(exceptions_path, newline="") if exceptions_path.exists() else io.StringIO() as handle:
+                exceptions = list(csv.DictReader(handle))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -176,13 +182,14 @@ def main() -> None:
         "wall_seconds": round(elapsed, 1),
         "server": f"{WORKERS} workers sync",
         "requests": int(total["Request Count"]),
-        "errors": int(total["Failure Count"]),
+        "errors": int(total["Failure Count"]) + sum(int(row["Count"]) for row in exceptions),
         "requests_per_second": float(total["Requests/s"]),
         "p50_ms": _percentile(total, "50%"),
         "p95_ms": _percentile(total, "95%"),
         "p99_ms": _percentile(total, "99%"),
         "endpoints": endpoints,
         "failures": failures[-2000:],
+        "exceptions": [f"{row['Count']} × {row['Message']}" for row in exceptions][:20],
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"load-{options.scale}.json"
@@ -197,7 +204,7 @@ def main() -> None:
 
         write_docs()
     if result["errors"]:
-        print(failures, file=sys.stderr)
+        print(failures, *result["exceptions"], sep="\n", file=sys.stderr)
         sys.exit(1)
 
 

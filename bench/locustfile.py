@@ -2,6 +2,10 @@
 supervisors on their dashboard. Run by bench/load.py (`make loadtest`), never by hand against a real
 server: it logs in with the benchmark database's shared password.
 
+The users are locust's FastHttpUser (geventhttpclient): the load generator runs on the same two cores as
+the server, and requests' client (HttpUser) cost it about 3.5 ms of CPU per request, a tenth of the
+server's work, taken from the server (docs/performance.md).
+
 The personas come from the environment: BENCH_REFERENTS and BENCH_SUPERVISORS (comma-separated
 usernames), BENCH_PASSWORD, BENCH_FILTERS (a query string of caseload filters).
 """
@@ -13,7 +17,7 @@ import random
 import re
 import zoneinfo
 
-from locust import HttpUser, between, task
+from locust import FastHttpUser, between, task
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 FILE_LINK = re.compile(r'href="/dossiers/([0-9a-f-]{36})/"')
@@ -24,7 +28,7 @@ PASSWORD = os.environ.get("BENCH_PASSWORD", "")
 FILTERS = os.environ.get("BENCH_FILTERS", "")
 
 
-class Person(HttpUser):
+class Person(FastHttpUser):
     abstract = True
     # Think time between two clicks.
     wait_time = between(0.5, 2)
@@ -42,7 +46,7 @@ class Person(HttpUser):
             raise RuntimeError(f"Connexion refusée ({response.status_code}).")
 
     def _csrf(self) -> str:
-        return self.client.cookies.get("csrftoken", "")
+        return next((cookie.value for cookie in self.client.cookiejar if cookie.name == "csrftoken"), "")
 
 
 class Referent(Person):
