@@ -146,6 +146,8 @@ SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12, minimum=1)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
+# Django's database sessions, their read and update written once (accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
