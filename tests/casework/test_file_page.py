@@ -413,9 +413,9 @@ def _fill(world, count, file=None):
 # orientations, reorientation requests, contracts, steps, objectives, actions, appointments, diagnostics,
 # barriers, readable notes, the people, structures and departments of the readable shared notes, shares,
 # emergency accesses for who may see them, covers of the file's referents, the imports' changes,
-# previous versions); RELEASE SAVEPOINT; then the session save (SAVEPOINT, UPDATE, RELEASE). On
-# PostgreSQL outside tests, the four SAVEPOINT lines are not sent. Before issue 8: 27, one query a kind.
-FILE_PAGE_MAX_QUERIES = 10 + AUDIT_QUERIES + HEADER_QUERIES
+# previous versions); RELEASE SAVEPOINT; then the session save (one UPDATE). On PostgreSQL outside tests,
+# the two SAVEPOINT lines are not sent. Before issue 8: 27, one query a kind.
+FILE_PAGE_MAX_QUERIES = 8 + AUDIT_QUERIES + HEADER_QUERIES
 
 
 @pytest.mark.parametrize("count", [50, 500])
