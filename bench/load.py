@@ -27,7 +27,10 @@ from urllib.parse import urlencode
 
 from bench.run import RESULTS, ROOT, SETTINGS, bench_database_url, commit, fail
 
-WORKERS = int(os.environ.get("GUNICORN_WORKERS", "4"))
+# As docs/operations.md deploys it: three sync workers on two cores. The database runs on the same two
+# cores and the work is CPU-bound: a fourth worker only adds a process to share them (six alternating runs
+# of 60 s: p95 160–280 ms with three workers, 200–330 ms with four; docs/performance.md).
+WORKERS = int(os.environ.get("GUNICORN_WORKERS", "3"))
 
 
 def free_port() -> int:
