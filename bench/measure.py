@@ -5,8 +5,12 @@ A page is requested through Django's test client in this process, with the bench
 from the request entering the middleware to the response leaving it, without a network or a WSGI
 server (the load test, bench/load.py, measures those).
 
-- **Warm**: a few requests first (connections open, templates compiled, caches and PostgreSQL's
-  buffers filled), then `reps` timed requests, none of them with query capture.
+- **Warm**: a few requests of each page first (connections open, templates compiled, caches and
+  PostgreSQL's buffers filled), then `reps` timed requests of each, none of them with query capture.
+- **Interleaved**: the timed requests go round the pages, one request of each page per round, rather
+  than one page's `reps` requests in a row: the host's speed drifts for seconds at a time (the same code
+  on the same data gave medians 30 % apart from one run to the next), and a slow stretch then weighs on
+  every page a little rather than on the one page it fell on. The floors' replays go round the same way.
 - **Statements**: one more request with the statements captured. SAVEPOINT/RELEASE are not counted
   (transaction bookkeeping, and absent from production's requests).
 - **Floor**: the statements that read or write the page's own data (not the session, the user and
@@ -114,66 +118,80 @@ def explain_ms(sql: str) -> float:
     return plan[0]["Planning Time"] + plan[0]["Execution Time"]
 
 
-def floor(statements: list[str], *, replays: int = 5) -> tuple[float, str, float]:
-    """The page's floor (median over replays of the summed statement times), and its slowest statement."""
-    totals = []
-    slowest: dict[str, list[float]] = {}
-    for _ in range(replays):
-        total = 0.0
-        try:
-            with transaction.atomic():
-                for sql in statements:
-                    spent = explain_ms(sql)
-                    slowest.setdefault(sql, []).append(spent)
-                    total += spent
-                raise Rollback
-        except Rollback:
-            pass
-        totals.append(total)
-    if not slowest:
-        return 0.0, "", 0.0
-    sql, times = max(slowest.items(), key=lambda item: statistics.median(item[1]))
-    return statistics.median(totals), sql, statistics.median(times)
+def _replay(statements: list[str]) -> dict[str, float]:
+    """Each statement's planning + execution time, replayed in order inside a transaction rolled back."""
+    spent: dict[str, float] = {}
+    try:
+        with transaction.atomic():
+            for sql in statements:
+                spent[sql] = spent.get(sql, 0.0) + explain_ms(sql)
+            raise Rollback
+    except Rollback:
+        pass
+    return spent
 
 
-def measure(
-    name: str,
-    persona: str,
-    description: str,
-    request: Callable[[], object],
-    *,
-    reps: int,
-    warm: int = 3,
-    ok: tuple[int, ...] = (200,),
-    writes: bool = False,
-) -> Result:
-    """Time `request` (a call of the test client returning a response), count its statements, find its floor."""
-    result = Result(name=name, persona=persona, description=description, reps=reps)
-    for _ in range(warm):
-        response = request()
-        _check(name, response, ok)
+@dataclass
+class Page:
+    """A page to measure: `request` is a call of the test client returning a response."""
+
+    name: str
+    persona: str
+    description: str
+    request: Callable[[], object]
+    ok: tuple[int, ...] = (200,)
+    writes: bool = False
+
+
+def measure(pages: list[Page], *, reps: int, warm: int = 3, replays: int = 5) -> list[Result]:
+    """Time each page (interleaved, see the module docstring), count its statements, find its floor (the
+    median over `replays` rounds of its statements' summed times; its slowest statement by median)."""
+    results = [Result(name=page.name, persona=page.persona, description=page.description, reps=reps) for page in pages]
+    for page in pages:
+        for _ in range(warm):
+            _check(page.name, page.request(), page.ok)
     for _ in range(reps):
-        started = time.perf_counter()
-        response = request()
-        result.times_ms.append((time.perf_counter() - started) * 1000)
-        _check(name, response, ok)
-    result.status = response.status_code
-    # The captured request of a write page is rolled back, so that its statements can be replayed.
+        for page, result in zip(pages, results, strict=True):
+            started = time.perf_counter()
+            response = page.request()
+            result.times_ms.append((time.perf_counter() - started) * 1000)
+            _check(page.name, response, page.ok)
+            result.status = response.status_code
+    owns = []
+    for page, result in zip(pages, results, strict=True):
+        statements = counted(_captured(page))
+        result.queries = len(statements)
+        owns.append(essential(statements))
+        result.essential = len(owns[-1])
+    totals: list[list[float]] = [[] for _ in pages]
+    times: list[dict[str, list[float]]] = [{} for _ in pages]
+    for _ in range(replays):
+        for index, own in enumerate(owns):
+            spent = _replay(own)
+            totals[index].append(sum(spent.values()))
+            for sql, ms in spent.items():
+                times[index].setdefault(sql, []).append(ms)
+    for result, total, by_statement in zip(results, totals, times, strict=True):
+        if by_statement:
+            result.floor_ms = statistics.median(total)
+            result.slowest_sql, spent = max(by_statement.items(), key=lambda item: statistics.median(item[1]))
+            result.slowest_ms = statistics.median(spent)
+    return results
+
+
+def _captured(page: Page) -> list[dict]:
+    """The statements of one more request of the page (a write page's is rolled back, so that its
+    statements can be replayed)."""
     try:
         with transaction.atomic():
             with CaptureQueriesContext(connection) as captured:
-                response = request()
-            _check(name, response, ok)
-            if writes:
+                response = page.request()
+            _check(page.name, response, page.ok)
+            if page.writes:
                 raise Rollback
     except Rollback:
         pass
-    statements = counted(captured.captured_queries)
-    result.queries = len(statements)
-    own = essential(statements)
-    result.essential = len(own)
-    result.floor_ms, result.slowest_sql, result.slowest_ms = floor(own)
-    return result
+    return captured.captured_queries
 
 
 def _check(name: str, response, ok: tuple[int, ...]) -> None:

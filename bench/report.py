@@ -181,7 +181,7 @@ def _scale_section(report: dict) -> list[str]:
         f"### Échelle `{report['scale']}`",
         "",
         f"Commande : `{report['command']}` — commit `{report['commit']}`, {report['date']}, "
-        f"{report['reps']} répétitions par page après 3 requêtes de chauffe ; "
+        f"{report['reps']} tours (une requête de chaque page par tour) après 3 requêtes de chauffe de chacune ; "
         f"durée totale {report['duration_seconds']} s"
         + (f" (remplissage {report['fill_seconds']} s)" if report.get("fill_seconds") else "")
         + ".",

@@ -5,7 +5,7 @@
 1. Creates `parcours_bench_<scale>` on the PostgreSQL server of DATABASE_URL (nothing is written to the
    database DATABASE_URL names), migrates it and fills it (bench/fill.py; an existing complete fill of
    the same scale is kept: `REFILL=1` starts again).
-2. Measures each page warm, with repetitions (bench/measure.py: median, 95th percentile, SQL
+2. Measures each page warm, with repetitions taken in turn (bench/measure.py: median, 95th percentile, SQL
    statements, floor), then an export of the audit trail and an import, each in a child process (rows/s,
    peak memory) against PostgreSQL's own COPY of the same rows.
 3. Writes bench/results/<scale>.json and the tables and chart of docs/performance.md (bench/report.py).
