@@ -19,19 +19,29 @@ class FastSelect(forms.Select):
     """
 
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
+        # Widget.get_context, not Select's: its `optgroups` builds a dict of a dozen keys per option (most
+        # of a few hundred structures' rendering); the options are written from the choices below, as
+        # ChoiceWidget.optgroups and create_option would give them (Select's options inherit no attrs).
+        widget = forms.Widget.get_context(self, name, value, attrs)["widget"]
+        if self.allow_multiple_selected:
+            widget["attrs"]["multiple"] = True
+        values = set(widget["value"])
+        has_selected = False
         parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
-        for group_name, options, _index in widget["optgroups"]:
-            if group_name:
-                parts.append(f'<optgroup label="{_escape(group_name)}">')
+        for option_value, option_label in self.choices:
+            if option_value is None:
+                option_value = ""
+            grouped = isinstance(option_label, (list, tuple))
+            if grouped and option_value:
+                parts.append(f'<optgroup label="{_escape(option_value)}">')
             # Each option written with an f-string and the standard library's escape (which Django's
             # `escape` calls): `format_html` per option cost ~11 µs, most of a commune list's rendering.
-            parts.extend(
-                f'<option value="{_escape(option["value"])}"{flatatt(option["attrs"]) if option["attrs"] else ""}>'
-                f"{_escape(option['label'])}</option>"
-                for option in options
-            )
-            if group_name:
+            for subvalue, sublabel in option_label if grouped else ((option_value, option_label),):
+                selected = (not has_selected or self.allow_multiple_selected) and str(subvalue) in values
+                has_selected |= selected
+                marked = " selected" if selected else ""
+                parts.append(f'<option value="{_escape(subvalue)}"{marked}>{_escape(sublabel)}</option>')
+            if grouped and option_value:
                 parts.append("</optgroup>")
         parts.append("</select>")
         return mark_safe("".join(parts))  # noqa: S308 (every value and label escaped, as conditional_escape does)
@@ -63,3 +73,7 @@ class ListedModelChoiceIterator(forms.models.ModelChoiceIterator):
 
     def __len__(self):
         return len(self.queryset) + (1 if self.field.empty_label is not None else 0)
+
+
+class FastSelectMultiple(FastSelect, forms.SelectMultiple):
+    """FastSelect for several values: SelectMultiple's `multiple` attribute and reading of the posted list."""

@@ -71,3 +71,35 @@ def test_listed_choices_are_djangos_read_with_one_plain_select(empty_label, djan
     filtered = ReferentChoiceField(queryset=queryset, empty_label=empty_label, null_label="Sans référent·e")
     choices = list(filtered.choices)
     assert ("null", "Sans référent·e") in choices and choices[-4:] == expected[-4:]
+
+
+@pytest.mark.parametrize("value", [None, [], ["3"], ["a&b", 5, "absent"], [3, "3"]])
+def test_the_multiple_markup_is_django_select_multiple(value):
+    from casework.forms.widgets import FastSelectMultiple
+
+    attrs = {"class": "form-select", "size": 5}
+    expected = forms.SelectMultiple(attrs=attrs, choices=CHOICES).render("noms", value, attrs={"id": "id_noms"})
+    rendered = FastSelectMultiple(attrs=attrs, choices=CHOICES).render("noms", value, attrs={"id": "id_noms"})
+    assert parse_html(rendered) == parse_html(expected)
+    assert FastSelectMultiple().value_from_datadict({"noms": ["1", "2"]}, {}, "noms") == ["1", "2"]
+
+
+@pytest.mark.django_db
+def test_the_audit_search_lists_its_structures_with_it():
+    """The auditor's structure filter (every structure of the Département) is a FastSelect: Django's markup,
+    the chosen structure selected."""
+    from django.http import QueryDict
+
+    from casework.audit_filters import audit_event_filterset
+    from casework.models import AuditEvent
+    from tests.accounts.factories import StructureFactory
+
+    chosen = StructureFactory.create_batch(3)[1]
+    form = audit_event_filterset(QueryDict(f"structure={chosen.pk}"), AuditEvent.objects.all()).form
+    field = form.fields["structure"]
+    assert isinstance(field.widget, FastSelect)
+    rendered = str(form["structure"])
+    field.widget = forms.Select(attrs=field.widget.attrs, choices=field.choices)
+    assert parse_html(rendered) == parse_html(str(form["structure"]))
+    assert f'<option value="{chosen.pk}" selected>{chosen.name}</option>' in rendered
+    assert rendered.count("<option") == 4  # "Toutes" and the three structures
