@@ -14,8 +14,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
-from casework.forms.sharing import DATE_INPUT_FORMATS, BootstrapForm
-from casework.forms.widgets import FastSelect
+from casework.forms.sharing import DATE_INPUT_FORMATS, LABEL_MEMBERSHIP_FIELDS, LABEL_USER_FIELDS, BootstrapForm
+from casework.forms.widgets import FastSelect, FastSelectMultiple
 from casework.models import Appointment, Beneficiary, Note, Step
 from casework.permissions import FILE_READING_ROLES
 from casework.services import entries as services
@@ -434,21 +434,21 @@ class NoteForm(EntryForm):
         queryset=Department.objects.none(),
         required=False,
         error_messages={"invalid_choice": "Choisissez des services de la liste."},
-        widget=forms.SelectMultiple(attrs={"class": "form-select", "size": 4}),
+        widget=FastSelectMultiple(attrs={"class": "form-select", "size": 4}),
     )
     shared_with_structures = forms.ModelMultipleChoiceField(
         label="Structures",
         queryset=Structure.objects.none(),
         required=False,
         error_messages={"invalid_choice": "Choisissez des structures de la liste."},
-        widget=forms.SelectMultiple(attrs={"class": "form-select", "size": 5}),
+        widget=FastSelectMultiple(attrs={"class": "form-select", "size": 5}),
     )
     shared_with_users = forms.ModelMultipleChoiceField(
         label="Personnes",
         queryset=User.objects.none(),
         required=False,
         error_messages={"invalid_choice": "Choisissez des personnes de la liste."},
-        widget=forms.SelectMultiple(attrs={"class": "form-select", "size": 5}),
+        widget=FastSelectMultiple(attrs={"class": "form-select", "size": 5}),
     )
 
     def __init__(self, *args, actor: User, **kwargs):
@@ -469,10 +469,13 @@ class NoteForm(EntryForm):
             .prefetch_related(
                 Prefetch(
                     "memberships",
-                    queryset=readers.select_related("structure").order_by("role", "pk"),
+                    queryset=readers.select_related("structure").only(*LABEL_MEMBERSHIP_FIELDS).order_by("role", "pk"),
                     to_attr="reading_memberships",
                 )
             )
+            # The columns of the labels: a few thousand people at a Département's size (their whole rows,
+            # dates and all, were most of the page's time, docs/performance.md).
+            .only(*LABEL_USER_FIELDS)
             .order_by("last_name", "first_name", "username")
         )
         self.fields["shared_with_users"].label_from_instance = self._person_label

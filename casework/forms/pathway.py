@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Structure, User
 from casework.forms.sharing import DATE_INPUT_FORMATS, REASON_MAX_LENGTH, BootstrapForm
+from casework.forms.widgets import FastSelect
 from casework.models import (
     Action,
     Barrier,
@@ -193,7 +194,7 @@ def organisme_choices(actor: User, beneficiary: Beneficiary) -> forms.ModelChoic
             "required": "Choisissez l'organisme référent.",
             "invalid_choice": "Choisissez un organisme de la liste.",
         },
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=FastSelect(attrs={"class": "form-select"}),
     )
     field.label_from_instance = lambda structure: f"{structure.label_for(actor)} ({structure.get_kind_display()})"
     return field

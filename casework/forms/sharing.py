@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
+from casework.forms.widgets import FastSelect
 from casework.models import allocataire_validator
 
 REASON_MAX_LENGTH = 1000
@@ -38,6 +39,11 @@ class BootstrapForm(forms.Form):
 def _date_input() -> forms.DateInput:
     # type="date" submits ISO dates; the French format is accepted too for browsers without a picker.
     return forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
+
+
+# What the lists of people to share with or address a note to show of each: name, role, structure.
+LABEL_USER_FIELDS = ("pk", "username", "first_name", "last_name")
+LABEL_MEMBERSHIP_FIELDS = ("user_id", "role", "structure__name", "structure__is_sensitive")
 
 
 def _reason_field(label: str, help_text: str, required_message: str) -> forms.CharField:
@@ -88,21 +94,21 @@ class ShareForm(BootstrapForm):
         queryset=User.objects.none(),
         required=False,
         empty_label="— Choisir une personne —",
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=FastSelect(attrs={"class": "form-select"}),
     )
     structure = forms.ModelChoiceField(
         label="Structure",
         queryset=Structure.objects.none(),
         required=False,
         empty_label="— Choisir une structure —",
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=FastSelect(attrs={"class": "form-select"}),
     )
     department = forms.ModelChoiceField(
         label="Service du Département",
         queryset=Department.objects.none(),
         required=False,
         empty_label="— Choisir un service —",
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=FastSelect(attrs={"class": "form-select"}),
     )
     reason = _reason_field(
         "Motif du partage",
@@ -133,10 +139,15 @@ class ShareForm(BootstrapForm):
             .prefetch_related(
                 Prefetch(
                     "memberships",
-                    queryset=shareable.select_related("structure").order_by("role", "pk"),
+                    queryset=shareable.select_related("structure")
+                    .only(*LABEL_MEMBERSHIP_FIELDS)
+                    .order_by("role", "pk"),
                     to_attr="shareable_memberships",
                 )
             )
+            # The columns of the labels: a few thousand people at a Département's size (their whole rows,
+            # dates and all, were most of the page's time, docs/performance.md).
+            .only(*LABEL_USER_FIELDS)
             .order_by("last_name", "first_name", "username")
         )
         self.fields["person"].label_from_instance = self._person_label
