@@ -14,8 +14,9 @@ class FastSelect(forms.Select):
 
     Django renders every `<option>` through a template of its own (`django/forms/widgets/select_option.html`
     and `attrs.html`): a list of a hundred referents then takes longer to render than the whole caseload
-    takes to read (docs/performance.md). The choices, the selected values and the attributes are
-    Django's (`get_context`); only the markup is written here, with the same escaping.
+    takes to read (docs/performance.md). The attributes and values are Django's (`Widget.get_context`), the
+    choices the widget's, selected by ChoiceWidget.optgroups' rule; the markup is written here, with the
+    same escaping.
     """
 
     def render(self, name, value, attrs=None, renderer=None):
