@@ -58,6 +58,8 @@ def test_scales_are_the_documented_ones_and_tiny_is_test_only():
 
 def test_a_complete_fill_is_returned_as_stored_and_never_refilled_here(meta):
     assert fill("tiny") == meta
+    # The duration stored counts the COMMIT and the ANALYZE after the statements.
+    assert 0 < meta["statements_seconds"] <= meta["duration_seconds"]
     with pytest.raises(FillError, match="holds a fill of scale"):
         fill("small")
     with pytest.raises(FillError, match="refused"):
