@@ -4,7 +4,8 @@ Everything here reads pathway data (assignments, orientations, contracts, appoin
 last activity), never the audit trail: the CNIL forbids using access traces to judge staff.
 
 Scope: the structures the user supervises today (`supervised_structures`), and within them only the
-files the permission layer lets the user read (`team_files`: `visible_beneficiaries` ∩ those structures).
+files the permission layer lets the user read (`team_files`: `visible_beneficiaries` ∩ those structures,
+written by casework.permissions.visible_in_structures).
 The conditions themselves live in casework.querysets (`warning_conditions`), shared with the caseload's
 "alerte" filter, so that a figure and the list its link opens always agree. The deadlines are the
 Département's (`CaseworkSettings`, edited by a department admin), read once per request (`Deadlines`).
@@ -40,7 +41,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role, Structure, User
 from casework.models import Beneficiary, CaseworkSettings, Orientation, ReferentAssignment
-from casework.permissions import visible_beneficiaries
+from casework.permissions import visible_in_structures
 from casework.querysets import (
     AWAITING_ORIENTATION,
     CONTRACT_EXPIRED,
@@ -115,7 +116,7 @@ def check_supervises(user: User) -> list[Structure]:
 
 def team_files(user: User, structures: list[Structure]) -> QuerySet[Beneficiary]:
     """The files of these structures that the user may read (support ongoing or ended)."""
-    return visible_beneficiaries(user).filter(current_structure__in=structures)
+    return visible_in_structures(user, structures)
 
 
 # --- The dashboard's table -----------------------------------------------------------------------------

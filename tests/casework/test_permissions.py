@@ -15,6 +15,7 @@ from casework.permissions import (
     get_beneficiary_or_404,
     sync_grants,
     visible_beneficiaries,
+    visible_in_structures,
     visible_notes,
 )
 from casework.querysets import with_file_page_data
@@ -450,6 +451,62 @@ def test_the_file_lookup_reads_a_group_created_in_the_request(world):
     world.other.active_memberships  # noqa: B018 (loaded at the start of the request)
     beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint")
     assert get_beneficiary_or_404(world.other, world.file.public_id) == world.file
+
+
+def _in_structures(user, structures) -> set[int]:
+    user = type(user).objects.get(pk=user.pk)  # a new request: memberships loaded afresh
+    return set(visible_in_structures(user, structures).values_list("pk", flat=True))
+
+
+def test_the_files_in_structures_are_exactly_the_scope_narrowed_to_them(world):
+    """visible_in_structures (the supervisors' pages) writes the scope as the supervisor rule alone when
+    the user supervises every structure asked: for every user and every set of structures, it holds
+    exactly the files of visible_beneficiaries whose current structure is one of them."""
+    users, files = _users_and_files(world)
+    file_ids = {beneficiary.pk for beneficiary in files}
+    sets = [[world.nord], [world.sud], [world.habitat], [world.nord, world.sud], [world.nord, world.habitat], []]
+    checked = 0
+    for user in users:
+        for structures in sets:
+            expected = set(
+                visible_beneficiaries(user)
+                .filter(current_structure__in=structures, pk__in=file_ids)
+                .values_list("pk", flat=True)
+            )
+            assert _in_structures(user, structures) & file_ids == expected, (user.username, structures)
+            checked += len(expected)
+    assert checked >= 8  # the matrix is not empty
+
+
+def test_the_files_in_structures_never_widen_the_scope(world):
+    """Users who must not see a structure's files do not get them by asking for that structure: a referent
+    of it (only the files they follow), a supervisor of another structure (only what is shared with them),
+    a supervisor whose membership has ended, an auditor, an inactive user."""
+    followed_elsewhere = BeneficiaryFactory(referent=world.colleague)
+    assert _in_structures(world.referent, [world.nord]) == {world.file.pk}
+    assert _in_structures(world.other_supervisor, [world.nord]) == set()
+    beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint")
+    assert _in_structures(world.other_supervisor, [world.nord, world.sud]) == {world.file.pk, world.other_file.pk}
+    assert _in_structures(world.auditor, [world.nord]) == set()
+    membership = world.supervisor.memberships.get()
+    assert _in_structures(world.supervisor, [world.nord]) == {world.file.pk, followed_elsewhere.pk}
+    membership.end_date = timezone.localdate() - datetime.timedelta(days=1)
+    membership.save(update_fields=["end_date"])
+    assert _in_structures(world.supervisor, [world.nord]) == set()
+    world.other_supervisor.is_active = False
+    world.other_supervisor.save(update_fields=["is_active"])
+    assert _in_structures(world.other_supervisor, [world.sud]) == set()
+
+
+def test_the_files_of_supervised_structures_are_read_without_the_named_grants(world):
+    """For structures the user supervises, the statement names the structures and no grant table: the
+    database neither evaluates the grants for nothing nor misjudges how many files it will read."""
+    supervisor = type(world.supervisor).objects.get(pk=world.supervisor.pk)
+    sql = str(visible_in_structures(supervisor, [world.nord]).query)
+    assert "objectpermission" not in sql
+    assert "current_structure_id" in sql
+    mixed = str(visible_in_structures(supervisor, [world.nord, world.sud]).query)
+    assert "objectpermission" in mixed  # a structure not supervised: the whole scope, narrowed
 
 
 def test_the_file_page_reads_exactly_the_notes_of_visible_notes(world, notes):
