@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from casework.db_bundle import BundleTemplate, fetch_bundle
+from core.db_bundle import BundleTemplate, fetch_bundle
 
 
 class Role(models.TextChoices):
@@ -40,7 +40,7 @@ class User(AbstractUser):
         """Memberships in force today, with their structure and its department; cached for the request.
 
         Every signed-in request reads them: through a statement compiled once per process and prepared on
-        the connection (casework.db_bundle.BundleTemplate), which spares the ORM's compilation and the
+        the connection (core.db_bundle.BundleTemplate), which spares the ORM's compilation and the
         database's planning of the same statement on every request (docs/performance.md)."""
         if not self.pk:
             return []

@@ -32,7 +32,7 @@ from django.urls import reverse  # noqa: E402
 from accounts.models import User  # noqa: E402
 from casework.permissions import visible_beneficiaries  # noqa: E402
 
-AUDIT = "casework.audit.AuditMiddleware"
+AUDIT = "audit.trail.AuditMiddleware"
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -42,7 +42,7 @@ META_TABLE = "bench_meta"
 REFILL_DATABASE_PREFIX = "parcours_bench_"
 BIG_FILE_ID = 1
 BIG_FILE_ENTRIES = 500
-CASELOAD_PAGE_SIZE = 50  # casework.views.caseload.PAGE_SIZE (checked by tests/bench/test_fill.py)
+CASELOAD_PAGE_SIZE = 50  # www.views.caseload.PAGE_SIZE (checked by tests/bench/test_fill.py)
 SEARCH_TERM = "moreau"  # a common last name, contained in no other name of the lists
 INTAKE_EVERY = 250  # one file in INTAKE_EVERY waits in the intake queue (no referent yet)
 
@@ -1047,9 +1047,9 @@ WHERE b.id = m.beneficiary_id
 ]
 
 # The audit trail: events spread over the last 12 months, in working hours (Europe/Paris), by the users
-# with their usernames, structures and roles as casework.audit writes them. Each (day, shard) chain is
+# with their usernames, structures and roles as audit.trail writes them. Each (day, shard) chain is
 # numbered 1, 2, 3... in time order and links to its previous hash (the hashes are not the content's: the
-# trail does not verify, but casework.audit.audit_record appends after the last link as it would).
+# trail does not verify, but audit.trail.audit_record appends after the last link as it would).
 AUDIT = [
     "DROP TABLE IF EXISTS pg_temp.ba",
     """
@@ -1077,7 +1077,7 @@ FROM (
     k.action,
     CASE k.action
       WHEN 'view_file' THEN 'casework:file_detail'
-      WHEN 'view_list' THEN CASE WHEN c.kind = 'supervisor' AND mod(e, 3) = 0 THEN 'casework:team_dashboard'
+      WHEN 'view_list' THEN CASE WHEN c.kind = 'supervisor' AND mod(e, 3) = 0 THEN 'team:dashboard'
                                  ELSE 'casework:caseload' END
       WHEN 'search' THEN 'casework:caseload_search'
       WHEN 'write' THEN CASE WHEN c.kind = 'admin' THEN 'admin:accounts_structure_change'
@@ -1085,13 +1085,13 @@ FROM (
                                          'casework:appointment_record'])[1 + mod(e, 4)] END
       WHEN 'view_note' THEN 'casework:note_detail'
       WHEN 'share' THEN 'casework:share_create'
-      WHEN 'export' THEN CASE WHEN c.kind = 'auditor' THEN 'casework:audit_exports'
-                              ELSE 'casework:team_dashboard_export' END
-      WHEN 'view_audit' THEN 'casework:audit_events'
-      WHEN 'access_report' THEN 'casework:access_report'
-      WHEN 'download' THEN 'casework:audit_export_download'
+      WHEN 'export' THEN CASE WHEN c.kind = 'auditor' THEN 'audit:exports'
+                              ELSE 'team:dashboard_export' END
+      WHEN 'view_audit' THEN 'audit:events'
+      WHEN 'access_report' THEN 'audit:access_report'
+      WHEN 'download' THEN 'audit:export_download'
       WHEN 'permission_change' THEN 'admin:accounts_membership_change'
-      WHEN 'import' THEN 'casework:imports'
+      WHEN 'import' THEN 'imports:list'
       ELSE '' END AS url_name,
     CASE WHEN k.action IN ('login', 'login_failed', 'logout') THEN NULL
          WHEN k.action IN ('write', 'share', 'permission_change', 'import', 'export') THEN 302

@@ -11,9 +11,9 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.models import Structure, User
-from casework.management.commands.bench_audit_export import peak_memory_kib, write_and_measure
-from casework.management.commands.bench_import import remove_synthetic, write_synthetic_csv
-from casework.models import AuditEvent, AuditExport
+from audit.models import AuditEvent, AuditExport
+from bench.management.commands.bench_audit_export import peak_memory_kib, write_and_measure
+from bench.management.commands.bench_import import remove_synthetic, write_synthetic_csv
 
 # The synthetic import's allocataire numbers (bench_import's range: far from the fill's).
 IMPORT_FILE = Path(tempfile.gettempdir()) / "parcours-bench-import.csv"
@@ -27,7 +27,7 @@ def _auditor() -> User:
 
 def measure_export(rows: int, child: Callable[[str, str], dict]) -> dict:
     """Export the `rows` oldest events as CSV (the search with no filter, fixed at its last id)."""
-    from casework.audit_exports import export_events, export_file_path, export_rows
+    from audit.exports import export_events, export_file_path, export_rows
 
     rows = min(rows, AuditEvent.objects.count())
     last = AuditEvent.objects.order_by("pk").values_list("pk", flat=True)[rows - 1]
@@ -77,7 +77,7 @@ def measure_import(rows: int, child: Callable[[str, str], dict]) -> dict:
 
 def run_import(path: str) -> dict:
     """In the child process: import the file, as a worker would."""
-    from casework.imports.services import beneficiary_import_from_path, beneficiary_import_process, import_file_path
+    from imports.services import beneficiary_import_from_path, beneficiary_import_process, import_file_path
 
     before = peak_memory_kib()
     created = beneficiary_import_from_path(path=Path(path), dry_run=False)

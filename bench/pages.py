@@ -72,7 +72,7 @@ def measure_all(meta: dict, *, reps: int) -> list[Result]:
     today = timezone.localdate().isoformat()
     step = {"kind": "training", "date": today, "status": "done", "outcome": "Inscrite au CACES."}
     note = {"body": "Entretien de suivi : démarches en cours.", "visibility": "private"}
-    events = reverse("casework:audit_events")
+    events = reverse("audit:events")
     end = timezone.localdate()
     month = {"utilisateur": referent, "du": (end - datetime.timedelta(days=30)).isoformat(), "au": end.isoformat()}
     structure = User.objects.get(username=referent).active_memberships[0].structure_id
@@ -162,14 +162,14 @@ def measure_all(meta: dict, *, reps: int) -> list[Result]:
             "tableau.equipe",
             "supervisor_team",
             "Tableau de bord de 40 référents",
-            lambda: team_client.get(reverse("casework:team_dashboard")),
+            lambda: team_client.get(reverse("team:dashboard")),
         ),
         # Their alerts, most overdue first (not one of issue 8's target pages; measured to follow it).
         Page(
             "alertes.equipe",
             "supervisor_team",
             "Alertes de l'équipe de 40 référents, première page",
-            lambda: team_client.get(reverse("casework:team_alerts")),
+            lambda: team_client.get(reverse("team:alerts")),
         ),
         # The auditor's search of the trail: the newest events, one person over a month, the people of one
         # structure (the referent's), from its name in each event.

@@ -29,7 +29,7 @@ allocataire_validator = RegexValidator(
 )
 
 
-def _choices_check(field: str, choices: type[models.TextChoices], name: str, message: str):
+def choices_check(field: str, choices: type[models.TextChoices], name: str, message: str):
     return models.CheckConstraint(
         condition=Q(**{f"{field}__in": choices.values}), name=name, violation_error_message=message
     )
@@ -215,7 +215,7 @@ class Beneficiary(TimeStamped):
         related_name="+",
     )
     # Names without accents nor case, for the caseload search; derived in save() (and by bulk writers
-    # through search_key): see casework.filters. A trigram index covers it on PostgreSQL.
+    # through search_key): see www.filters. A trigram index covers it on PostgreSQL.
     search_text = models.CharField("texte de recherche", max_length=320, blank=True, editable=False)
     version = models.PositiveIntegerField("version", default=1)
 
@@ -236,8 +236,8 @@ class Beneficiary(TimeStamped):
                 name="beneficiary_allocataire_number_required",
                 violation_error_message="Le numéro allocataire est obligatoire.",
             ),
-            _choices_check("organism", BeneficiaryOrganism, "beneficiary_organism_valid", "Organisme payeur inconnu."),
-            _choices_check("rsa_status", BeneficiaryRsaStatus, "beneficiary_rsa_status_valid", "Statut RSA inconnu."),
+            choices_check("organism", BeneficiaryOrganism, "beneficiary_organism_valid", "Organisme payeur inconnu."),
+            choices_check("rsa_status", BeneficiaryRsaStatus, "beneficiary_rsa_status_valid", "Statut RSA inconnu."),
             models.CheckConstraint(
                 condition=Q(sex__in=[*BeneficiarySex.values, ""]),
                 name="beneficiary_sex_valid",
@@ -299,7 +299,7 @@ class HouseholdMember(TimeStamped):
         verbose_name_plural = "membres du foyer"
         ordering = ["beneficiary", "relationship", "birth_date"]
         constraints = [
-            _choices_check(
+            choices_check(
                 "relationship", HouseholdMemberRelationship, "household_relationship_valid", "Lien familial inconnu."
             ),
         ]
@@ -402,8 +402,8 @@ class Orientation(TimeStamped):
         verbose_name_plural = "orientations"
         ordering = ["beneficiary", "-decided_on", "-created_at"]
         constraints = [
-            _choices_check("track", OrientationTrack, "orientation_track_valid", "Type de parcours inconnu."),
-            _choices_check("status", OrientationStatus, "orientation_status_valid", "Statut d'orientation inconnu."),
+            choices_check("track", OrientationTrack, "orientation_track_valid", "Type de parcours inconnu."),
+            choices_check("status", OrientationStatus, "orientation_status_valid", "Statut d'orientation inconnu."),
             models.CheckConstraint(
                 condition=~Q(status="decided") | Q(decided_on__isnull=False),
                 name="orientation_decided_has_date",
@@ -471,8 +471,8 @@ class Contract(PathwayEntry):
         ordering = ["beneficiary", "-start_date"]
         constraints = [
             *PathwayEntry.Meta.constraints,
-            _choices_check("kind", ContractKind, "contract_kind_valid", "Type de contrat inconnu."),
-            _choices_check("status", ContractStatus, "contract_status_valid", "Statut de contrat inconnu."),
+            choices_check("kind", ContractKind, "contract_kind_valid", "Type de contrat inconnu."),
+            choices_check("status", ContractStatus, "contract_status_valid", "Statut de contrat inconnu."),
             models.CheckConstraint(
                 condition=Q(end_date__gt=F("start_date")),
                 name="contract_ends_after_start",
@@ -545,8 +545,8 @@ class Step(PathwayEntry):
         ordering = ["beneficiary", "-date", "-created_at"]
         constraints = [
             *PathwayEntry.Meta.constraints,
-            _choices_check("kind", StepKind, "step_kind_valid", "Type d'étape inconnu."),
-            _choices_check("status", StepStatus, "step_status_valid", "Statut d'étape inconnu."),
+            choices_check("kind", StepKind, "step_kind_valid", "Type d'étape inconnu."),
+            choices_check("status", StepStatus, "step_status_valid", "Statut d'étape inconnu."),
         ]
         indexes = [models.Index(fields=["beneficiary", "date"], name="step_beneficiary_date")]
 
@@ -604,8 +604,8 @@ class Objective(PathwayEntry):
         ordering = ["beneficiary", "status", "due_date"]
         constraints = [
             *PathwayEntry.Meta.constraints,
-            _choices_check("theme", Theme, "objective_theme_valid", "Thème inconnu."),
-            _choices_check("status", ObjectiveStatus, "objective_status_valid", "Statut d'objectif inconnu."),
+            choices_check("theme", Theme, "objective_theme_valid", "Thème inconnu."),
+            choices_check("status", ObjectiveStatus, "objective_status_valid", "Statut d'objectif inconnu."),
         ]
 
     def __str__(self):
@@ -639,7 +639,7 @@ class Action(PathwayEntry):
         ordering = ["objective", "due_date"]
         constraints = [
             *PathwayEntry.Meta.constraints,
-            _choices_check("status", ActionStatus, "action_status_valid", "Statut d'action inconnu."),
+            choices_check("status", ActionStatus, "action_status_valid", "Statut d'action inconnu."),
             models.CheckConstraint(
                 condition=~Q(status="done") | Q(done_on__isnull=False),
                 name="action_done_has_date",
@@ -691,7 +691,7 @@ class Appointment(PathwayEntry):
         ordering = ["beneficiary", "-scheduled_at"]
         constraints = [
             *PathwayEntry.Meta.constraints,
-            _choices_check("status", AppointmentStatus, "appointment_status_valid", "Statut de rendez-vous inconnu."),
+            choices_check("status", AppointmentStatus, "appointment_status_valid", "Statut de rendez-vous inconnu."),
         ]
         indexes = [
             models.Index(fields=["beneficiary", "scheduled_at"], name="appointment_benef_when"),
@@ -783,8 +783,8 @@ class Barrier(TimeStamped):
         verbose_name_plural = "freins périphériques"
         ordering = ["diagnostic", "kind"]
         constraints = [
-            _choices_check("kind", BarrierKind, "barrier_kind_valid", "Type de frein inconnu."),
-            _choices_check("severity", BarrierSeverity, "barrier_severity_valid", "Intensité inconnue."),
+            choices_check("kind", BarrierKind, "barrier_kind_valid", "Type de frein inconnu."),
+            choices_check("severity", BarrierSeverity, "barrier_severity_valid", "Intensité inconnue."),
             models.UniqueConstraint(
                 fields=["diagnostic", "kind"],
                 name="barrier_unique_kind_per_diagnostic",
@@ -845,7 +845,7 @@ class Note(PathwayEntry):
         ordering = ["beneficiary", "-created_at"]
         constraints = [
             *PathwayEntry.Meta.constraints,
-            _choices_check("visibility", NoteVisibility, "note_visibility_valid", "Visibilité inconnue."),
+            choices_check("visibility", NoteVisibility, "note_visibility_valid", "Visibilité inconnue."),
             models.CheckConstraint(
                 condition=~Q(body=""),
                 name="note_body_required",
@@ -1187,224 +1187,6 @@ class Revision(models.Model):
         return f"Version {self.version} ({self.get_action_display().lower()})"
 
 
-class AuditAction(models.TextChoices):
-    VIEW_FILE = "view_file", "Consultation d'un dossier"
-    VIEW_LIST = "view_list", "Consultation d'une liste"
-    SEARCH = "search", "Recherche"
-    WRITE = "write", "Création ou modification"
-    SHARE = "share", "Partage"
-    EMERGENCY_ACCESS = "emergency_access", "Accès exceptionnel"
-    LOGIN = "login", "Connexion"
-    LOGIN_FAILED = "login_failed", "Échec de connexion"
-    LOGOUT = "logout", "Déconnexion"
-    PURGE = "purge", "Purge de rétention"
-    VIEW_NOTE = "view_note", "Consultation d'une note"
-    VIEW_AUDIT = "view_audit", "Consultation du journal d'audit"
-    ACCESS_REPORT = "access_report", "Rapport des accès à un dossier"
-    EXPORT = "export", "Demande d'export"
-    DOWNLOAD = "download", "Téléchargement d'un export"
-    PERMISSION_CHANGE = "permission_change", "Modification des droits"
-    IMPORT = "import", "Import"
-
-
-class AuditEvent(models.Model):
-    """One entry of the audit trail: who did what, on which file, from where, and why.
-
-    Append-only: written by casework.audit only; on PostgreSQL a trigger refuses UPDATE and DELETE
-    (migration 0008) except inside the retention purge. Each event carries the hash of the previous
-    event of its chain (one chain per day and shard, so that concurrent writers do not all wait on one
-    row) and its own hash over its content: `manage.py verify_audit` finds the first broken link.
-    """
-
-    Action = AuditAction
-
-    occurred_at = models.DateTimeField("date et heure", default=timezone.now, db_index=True)
-    chain_day = models.DateField("jour de la chaîne")
-    chain_shard = models.PositiveSmallIntegerField("chaîne")
-    sequence = models.PositiveIntegerField("rang dans la chaîne")
-    previous_hash = models.CharField("empreinte précédente", max_length=64)
-    hash = models.CharField("empreinte", max_length=64)
-    # Who, as they were at that moment (a name or a role can change later; the trace must not).
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="par", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    actor_username = models.CharField("identifiant", max_length=150, blank=True)
-    actor_structures = models.CharField("structures", max_length=500, blank=True)
-    actor_roles = models.CharField("rôles", max_length=200, blank=True)
-    action = models.CharField("action", max_length=20, choices=Action.choices)
-    url_name = models.CharField("écran", max_length=100, blank=True)
-    status_code = models.PositiveSmallIntegerField("réponse", null=True, blank=True)
-    beneficiary = models.ForeignKey(
-        Beneficiary, verbose_name="bénéficiaire", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    object_type = models.CharField("type d'objet", max_length=50, blank=True)
-    object_id = models.CharField("objet", max_length=64, blank=True)
-    ip_address = models.GenericIPAddressField("adresse IP", null=True, blank=True)
-    user_agent = models.CharField("navigateur", max_length=300, blank=True)
-    request_id = models.CharField("requête", max_length=64, blank=True)
-    reason = models.TextField("motif", blank=True)
-    details = models.JSONField("détails", default=dict, blank=True, encoder=DjangoJSONEncoder)
-
-    class Meta:
-        verbose_name = "événement d'audit"
-        verbose_name_plural = "événements d'audit"
-        ordering = ["-occurred_at", "-pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["chain_day", "chain_shard", "sequence"],
-                name="audit_unique_link",
-                violation_error_message="Ce maillon de la chaîne d'audit existe déjà.",
-            ),
-            models.CheckConstraint(
-                condition=Q(action__in=AuditAction.values),
-                name="audit_action_valid",
-                violation_error_message="Action inconnue.",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["beneficiary", "occurred_at"], name="audit_beneficiary_when"),
-            models.Index(fields=["actor", "occurred_at"], name="audit_actor_when"),
-        ]
-
-    def __str__(self):
-        return (
-            f"{self.get_action_display()} par {self.actor_username or 'anonyme'} le {self.occurred_at:%d/%m/%Y %H:%M}"
-        )
-
-
-class AuditExport(models.Model):
-    """An export of audit events asked for by an auditor, written in the background (casework.audit_exports).
-
-    Carries ids and filters only: the Celery message names the export's primary key, never personal data.
-    The rows exported are those matching `filters` among the events up to `last_event_id` (fixed when
-    the export is asked for), so that a retry or a re-run writes exactly the same rows. The file lives
-    under PRIVATE_MEDIA_ROOT (outside the web root), is served only to `requested_by`, and is deleted
-    at `expires_at` by a periodic task.
-    """
-
-    class Format(models.TextChoices):
-        CSV = "csv", "CSV"
-        JSONL = "jsonl", "JSON Lines"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "En attente"
-        RUNNING = "running", "En cours"
-        DONE = "done", "Prêt"
-        FAILED = "failed", "Échec"
-        EXPIRED = "expired", "Expiré"
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="demandé par", on_delete=models.PROTECT, related_name="audit_exports"
-    )
-    requested_at = models.DateTimeField("demandé le", default=timezone.now)
-    format = models.CharField("format", max_length=10, choices=Format.choices)
-    filters = models.JSONField("filtres", default=dict, blank=True, encoder=DjangoJSONEncoder)
-    last_event_id = models.BigIntegerField("dernier événement inclus", default=0)
-    status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.QUEUED)
-    total_rows = models.PositiveIntegerField("lignes à écrire", null=True, blank=True)
-    rows_written = models.PositiveIntegerField("lignes écrites", default=0)
-    attempts = models.PositiveSmallIntegerField("tentatives", default=0)
-    # Set by the worker at each progress step: a running export whose heartbeat is too old has lost
-    # its worker, and the sweeper enqueues it again.
-    heartbeat_at = models.DateTimeField("dernier signe de vie", null=True, blank=True)
-    started_at = models.DateTimeField("commencé le", null=True, blank=True)
-    finished_at = models.DateTimeField("terminé le", null=True, blank=True)
-    expires_at = models.DateTimeField("expire le", null=True, blank=True)
-    file_name = models.CharField("fichier", max_length=200, blank=True)
-    file_size = models.PositiveBigIntegerField("taille", null=True, blank=True)
-    error = models.TextField("erreur", blank=True)
-
-    class Meta:
-        verbose_name = "export du journal d'audit"
-        verbose_name_plural = "exports du journal d'audit"
-        ordering = ["-requested_at", "-pk"]
-        constraints = [
-            models.CheckConstraint(condition=Q(format__in=["csv", "jsonl"]), name="audit_export_format_valid"),
-            models.CheckConstraint(
-                condition=Q(status__in=["queued", "running", "done", "failed", "expired"]),
-                name="audit_export_status_valid",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["requested_by", "requested_at"], name="audit_export_by_user"),
-            models.Index(fields=["status", "heartbeat_at"], name="audit_export_status"),
-        ]
-
-    def __str__(self):
-        return f"Export {self.get_format_display()} du {self.requested_at:%d/%m/%Y %H:%M}"
-
-
-# --- Supervision (issue 6): the Département's deadlines, covers during an absence, notifications ------
-
-
-class CaseworkSettings(TimeStamped):
-    """The Département's deadlines, which the supervisors' dashboard and alerts apply (one row, pk 1).
-
-    Edited by a department admin (casework/admin.py); read with `CaseworkSettings.current()`.
-    """
-
-    orientation_delay_days = models.PositiveSmallIntegerField(
-        "délai d'orientation d'un nouvel entrant (jours)", default=30
-    )
-    contract_delay_days = models.PositiveSmallIntegerField(
-        "délai de signature d'un contrat après l'orientation (jours)", default=60
-    )
-    contract_expiring_days = models.PositiveSmallIntegerField(
-        "un contrat arrive à échéance dans moins de (jours)", default=30
-    )
-    inactivity_warning_months = models.PositiveSmallIntegerField(
-        "sans activité depuis (mois, premier seuil)", default=3
-    )
-    inactivity_alert_months = models.PositiveSmallIntegerField("sans activité depuis (mois, second seuil)", default=6)
-    missed_appointments_days = models.PositiveSmallIntegerField(
-        "rendez-vous manqués sur les derniers (jours)", default=60
-    )
-    new_files_days = models.PositiveSmallIntegerField("nouveaux dossiers sur les derniers (jours)", default=30)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="modifié par",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-
-    class Meta:
-        verbose_name = "délais du Département"
-        verbose_name_plural = "délais du Département"
-        constraints = [
-            models.CheckConstraint(condition=Q(pk=1), name="casework_settings_single_row"),
-            models.CheckConstraint(
-                condition=Q(inactivity_warning_months__lt=F("inactivity_alert_months")),
-                name="casework_settings_inactivity_order",
-                violation_error_message="Le premier seuil d'inactivité doit être plus court que le second.",
-            ),
-            models.CheckConstraint(
-                condition=Q(orientation_delay_days__gt=0)
-                & Q(contract_delay_days__gt=0)
-                & Q(contract_expiring_days__gt=0)
-                & Q(inactivity_warning_months__gt=0)
-                & Q(missed_appointments_days__gt=0)
-                & Q(new_files_days__gt=0),
-                name="casework_settings_positive",
-                violation_error_message="Les délais doivent être supérieurs à zéro.",
-            ),
-        ]
-
-    def __str__(self):
-        return "Délais du Département"
-
-    def save(self, *args, **kwargs):
-        self.pk = 1
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def current(cls) -> "CaseworkSettings":
-        settings_row, _ = cls.objects.get_or_create(pk=1)
-        return settings_row
-
-
 class Cover(TimeStamped):
     """A colleague follows an absent referent's files for a period (*intérim*), set by a supervisor.
 
@@ -1470,272 +1252,3 @@ class Cover(TimeStamped):
 
     def __str__(self):
         return f"Intérim du {self.starts_on:%d/%m/%Y} au {self.ends_on:%d/%m/%Y}"
-
-
-class NotificationKind(models.TextChoices):
-    FILE_ASSIGNED = "file_assigned", "Dossier confié"
-    COVER_STARTED = "cover_started", "Début d'intérim"
-    COVER_ENDED = "cover_ended", "Fin d'intérim"
-
-
-class Notification(models.Model):
-    """A message for one user, listed in the app (and e-mailed by Celery, without personal data)."""
-
-    Kind = NotificationKind
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="destinataire", on_delete=models.PROTECT, related_name="notifications"
-    )
-    kind = models.CharField("type", max_length=20, choices=Kind.choices)
-    # The file it is about, if any: the list shows it only while the recipient may still read it.
-    beneficiary = models.ForeignKey(
-        Beneficiary, verbose_name="bénéficiaire", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    cover = models.ForeignKey(
-        Cover, verbose_name="intérim", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    message = models.CharField("message", max_length=300)
-    created_at = models.DateTimeField("le", default=timezone.now)
-    read_at = models.DateTimeField("lu le", null=True, blank=True)
-    emailed_at = models.DateTimeField("envoyé par courriel le", null=True, blank=True)
-
-    class Meta:
-        verbose_name = "notification"
-        verbose_name_plural = "notifications"
-        ordering = ["-created_at", "-pk"]
-        constraints = [
-            _choices_check("kind", NotificationKind, "notification_kind_valid", "Type de notification inconnu."),
-        ]
-        indexes = [models.Index(fields=["recipient", "read_at", "created_at"], name="notification_inbox")]
-
-    def __str__(self):
-        return self.message
-
-
-# --- Imports of the CAF/MSA monthly files (issue 7): casework/imports/, docs/imports.md ----------------
-
-
-class ImportColumnMapping(TimeStamped):
-    """How one source names its columns: normalised file header -> canonical column name
-    (casework.imports.readers.IMPORT_COLUMNS). Kept by the department admins (Django admin), chosen when
-    a file is uploaded; the import keeps a copy of the mapping it used."""
-
-    name = models.CharField("source", max_length=100, unique=True)
-    mapping = models.JSONField("correspondance des colonnes", default=dict, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="créée par",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="modifiée par",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-
-    class Meta:
-        verbose_name = "correspondance de colonnes d'import"
-        verbose_name_plural = "correspondances de colonnes d'import"
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
-
-    def clean(self):
-        from django.core.exceptions import ValidationError
-
-        from casework.imports.readers import IMPORT_COLUMNS, normalise_header
-
-        if not isinstance(self.mapping, dict):
-            raise ValidationError(
-                {"mapping": 'La correspondance est un objet JSON : {"colonne du fichier": "colonne"}.'}
-            )
-        names = [getattr(column, "name", column) for column in IMPORT_COLUMNS]
-        cleaned, errors = {}, []
-        for header, column in self.mapping.items():
-            if not isinstance(header, str) or not isinstance(column, str) or not normalise_header(header):
-                errors.append(f"« {header} » : l'en-tête est un texte non vide, la colonne un texte.")
-            elif column and column not in names:
-                errors.append(
-                    f"« {header} » : colonne « {column} » inconnue. Colonnes possibles : {', '.join(names)} "
-                    f'(ou "" pour ignorer la colonne du fichier).'
-                )
-            else:
-                cleaned[normalise_header(header)] = column
-        if errors:
-            raise ValidationError({"mapping": errors})
-        self.mapping = cleaned
-
-
-class ImportFormat(models.TextChoices):
-    CSV = "csv", "CSV"
-    XLSX = "xlsx", "Excel (.xlsx)"
-    XML = "xml", "Flux XML CAF/MSA"
-
-
-class ImportStatus(models.TextChoices):
-    UPLOADED = "uploaded", "Déposé"
-    CHECKING = "checking", "Vérification en cours"
-    CHECKED = "checked", "Vérifié (simulation)"
-    QUEUED = "queued", "En attente"
-    RUNNING = "running", "Import en cours"
-    DONE = "done", "Importé"
-    FAILED = "failed", "Échec"
-
-
-class BeneficiaryImport(models.Model):
-    """One file of the CAF/MSA (or a spreadsheet) imported, or checked in a dry run, in the background
-    (casework.imports.services). The Celery message names its primary key only. The file is stored under
-    PRIVATE_MEDIA_ROOT/imports/ (outside the web root) as `file_name`; a real import launched from a dry
-    run reads the same stored file (`dry_run_of`)."""
-
-    Format = ImportFormat
-    Status = ImportStatus
-
-    public_id = models.UUIDField("identifiant public", default=uuid.uuid4, unique=True, editable=False)
-    # None for a scheduled import from the drop folder (manage.py import_beneficiaries).
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="déposé par",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="imports",
-    )
-    uploaded_at = models.DateTimeField("déposé le", default=timezone.now)
-    original_name = models.CharField("nom du fichier", max_length=255)
-    file_name = models.CharField("fichier enregistré", max_length=100)
-    file_size = models.PositiveBigIntegerField("taille")
-    sha256 = models.CharField("empreinte SHA-256", max_length=64)
-    format = models.CharField("format", max_length=10, choices=Format.choices)
-    default_organism = models.CharField(
-        "organisme par défaut", max_length=3, choices=BeneficiaryOrganism.choices, blank=True
-    )
-    mapping_name = models.CharField("correspondance de colonnes", max_length=100, blank=True)
-    mapping = models.JSONField("correspondance utilisée", default=dict, blank=True)
-    dry_run = models.BooleanField("simulation", default=True)
-    dry_run_of = models.ForeignKey(
-        "self",
-        verbose_name="simulation d'origine",
-        null=True,
-        blank=True,
-        # The real import keeps pointing at the dry run that checked its file.
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.QUEUED)
-    total_rows = models.PositiveIntegerField("lignes du fichier", null=True, blank=True)
-    rows_processed = models.PositiveIntegerField("lignes traitées", default=0)
-    created_count = models.PositiveIntegerField("dossiers créés", default=0)
-    updated_count = models.PositiveIntegerField("dossiers mis à jour", default=0)
-    closed_count = models.PositiveIntegerField("accompagnements terminés", default=0)
-    unchanged_count = models.PositiveIntegerField("dossiers inchangés", default=0)
-    refused_count = models.PositiveIntegerField("lignes refusées", default=0)
-    # {field name: files whose field changed (or would change, in a dry run)}.
-    field_counts = models.JSONField("champs mis à jour", default=dict, blank=True)
-    attempts = models.PositiveSmallIntegerField("tentatives", default=0)
-    # Written with each batch: a running import whose heartbeat is too old has lost its worker.
-    heartbeat_at = models.DateTimeField("dernier signe de vie", null=True, blank=True)
-    started_at = models.DateTimeField("commencé le", null=True, blank=True)
-    finished_at = models.DateTimeField("terminé le", null=True, blank=True)
-    error = models.TextField("erreur", blank=True)
-
-    class Meta:
-        verbose_name = "import de bénéficiaires"
-        verbose_name_plural = "imports de bénéficiaires"
-        ordering = ["-uploaded_at", "-pk"]
-        constraints = [
-            _choices_check("format", ImportFormat, "import_format_valid", "Format d'import inconnu."),
-            _choices_check("status", ImportStatus, "import_status_valid", "État d'import inconnu."),
-            models.CheckConstraint(
-                condition=Q(default_organism__in=[*BeneficiaryOrganism.values, ""]),
-                name="import_default_organism_valid",
-                violation_error_message="Organisme payeur inconnu.",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["status", "heartbeat_at"], name="import_status"),
-            models.Index(fields=["sha256"], name="import_sha256"),
-        ]
-
-    def __str__(self):
-        kind = "Simulation d'import" if self.dry_run else "Import"
-        return f"{kind} du {timezone.localtime(self.uploaded_at):%d/%m/%Y %H:%M} ({self.original_name})"
-
-
-class ImportRowError(models.Model):
-    """A row the import refused: its line in the file, the column, why (in French), the value read."""
-
-    beneficiary_import = models.ForeignKey(
-        BeneficiaryImport,
-        verbose_name="import",
-        # The report of an import goes with it, never on its own.
-        on_delete=models.PROTECT,
-        related_name="row_errors",
-    )
-    line = models.PositiveIntegerField("ligne")
-    column = models.CharField("colonne", max_length=200, blank=True)
-    message = models.CharField("motif", max_length=500)
-    value = models.CharField("valeur lue", max_length=500, blank=True)
-
-    class Meta:
-        verbose_name = "ligne refusée"
-        verbose_name_plural = "lignes refusées"
-        ordering = ["beneficiary_import", "line", "pk"]
-        indexes = [models.Index(fields=["beneficiary_import", "line"], name="import_error_line")]
-
-    def __str__(self):
-        return f"Ligne {self.line} : {self.message}"
-
-
-class ImportChangeKind(models.TextChoices):
-    CREATED = "created", "Dossier créé"
-    UPDATED = "updated", "Mis à jour"
-    CLOSED = "closed", "Fin d'accompagnement"
-
-
-class ImportChange(models.Model):
-    """One change an import made to a file: which import, which row, which field, the old and the new
-    value (as text: ISO dates, "true"/"false"; the household as a readable summary). Shown on the file's
-    timeline, inside the file page only."""
-
-    Kind = ImportChangeKind
-
-    beneficiary_import = models.ForeignKey(
-        BeneficiaryImport, verbose_name="import", on_delete=models.PROTECT, related_name="changes"
-    )
-    beneficiary = models.ForeignKey(
-        Beneficiary,
-        verbose_name="bénéficiaire",
-        # The trace of what an import changed stays with the file.
-        on_delete=models.PROTECT,
-        related_name="import_changes",
-    )
-    line = models.PositiveIntegerField("ligne")
-    kind = models.CharField("type", max_length=10, choices=Kind.choices)
-    field = models.CharField("champ", max_length=50, blank=True)
-    old_value = models.TextField("ancienne valeur", blank=True)
-    new_value = models.TextField("nouvelle valeur", blank=True)
-    created_at = models.DateTimeField("le", default=timezone.now)
-
-    class Meta:
-        verbose_name = "modification par import"
-        verbose_name_plural = "modifications par import"
-        ordering = ["beneficiary_import", "line", "pk"]
-        constraints = [
-            _choices_check("kind", ImportChangeKind, "import_change_kind_valid", "Type de modification inconnu."),
-        ]
-        indexes = [
-            models.Index(fields=["beneficiary", "created_at"], name="import_change_file"),
-            models.Index(fields=["beneficiary_import", "kind"], name="import_change_kind"),
-        ]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} {self.field} (ligne {self.line})"

@@ -31,13 +31,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
-from casework.db_bundle import BundleTemplate, fetch_bundle
 from casework.models import (
-    AuditEvent,
-    AuditExport,
     Beneficiary,
     BeneficiaryGroupObjectPermission,
-    BeneficiaryImport,
     BeneficiaryUserObjectPermission,
     Cover,
     EmergencyAccess,
@@ -45,6 +41,7 @@ from casework.models import (
     ReferentAssignment,
     Share,
 )
+from core.db_bundle import BundleTemplate, fetch_bundle
 
 VIEW_BENEFICIARY = "view_beneficiary"
 # Roles whose holders may read files when a rule grants it. Auditors (DPO) read the audit trail only.
@@ -536,81 +533,3 @@ def sync_grants(beneficiary_ids: Iterable[int], *, dry_run: bool = False, now: d
 
 def sync_beneficiary_grants(beneficiary: Beneficiary) -> GrantDrift:
     return sync_grants([beneficiary.pk])
-
-
-# --- The audit trail (docs/audit.md) ---------------------------------------------------------------
-
-
-def reads_audit_trail(user: User) -> bool:
-    """Auditors (DPO) read the whole audit trail of the instance; nobody else reads any of it."""
-    return user.is_authenticated and user.is_active and user.is_auditor
-
-
-def check_reads_audit_trail(user: User) -> None:
-    """403 for a signed-in user who is not an auditor (the audit screens name no file of theirs)."""
-    if not reads_audit_trail(user):
-        raise PermissionDenied("Le journal d'audit est réservé aux auditeurs et au DPO.")
-
-
-def visible_audit_events(user: User) -> QuerySet[AuditEvent]:
-    """Every audit event this user may read: all of them for an auditor, none for anybody else."""
-    if not reads_audit_trail(user):
-        return AuditEvent.objects.none()
-    return AuditEvent.objects.all()
-
-
-def visible_audit_exports(user: User) -> QuerySet[AuditExport]:
-    """The exports this user may see and download: their own, while they are still an auditor."""
-    if not reads_audit_trail(user):
-        return AuditExport.objects.none()
-    return AuditExport.objects.filter(requested_by=user)
-
-
-def get_access_report_beneficiary_or_404(user: User, public_id) -> Beneficiary:
-    """The file whose access report this user may read ("who accessed this file, when, why").
-
-    Auditors may read the report of any file (they answer the beneficiary's GDPR request) without
-    reading the file itself; supervisors, of the files of the structures they supervise. A file the
-    user may not read is a 404; a file they may read but whose report is not theirs to see, a 403.
-    """
-    if reads_audit_trail(user):
-        beneficiary = Beneficiary.objects.filter(public_id=public_id).first()
-        if beneficiary is None:
-            raise Http404("Aucun dossier ne correspond.")
-        return beneficiary
-    beneficiary = get_beneficiary_or_404(user, public_id)
-    if not supervises(user, beneficiary):
-        raise PermissionDenied("Le rapport des accès est réservé aux responsables de la structure et au DPO.")
-    return beneficiary
-
-
-def access_report_events(user: User, beneficiary: Beneficiary) -> QuerySet[AuditEvent]:
-    """The audit events about this file that its access report lists (call after
-    get_access_report_beneficiary_or_404): every one for an auditor or a supervisor of the file's
-    structure, none for anybody else. Trail data only: who, when, what, why — never the file's content."""
-    if not (reads_audit_trail(user) or supervises(user, beneficiary)):
-        return AuditEvent.objects.none()
-    return AuditEvent.objects.filter(beneficiary=beneficiary)
-
-
-# --- Imports of the CAF/MSA files (docs/imports.md) -----------------------------------------------
-
-
-def manages_imports(user: User) -> bool:
-    """Department admins upload, check and run imports; nobody else."""
-    return user.is_authenticated and user.is_active and user.is_department_admin
-
-
-def check_manages_imports(user: User) -> None:
-    """403 for a signed-in user who is not a department admin."""
-    if not manages_imports(user):
-        raise PermissionDenied("Les imports de bénéficiaires sont réservés aux administrateur·rices départementaux.")
-
-
-def visible_imports(user: User) -> QuerySet[BeneficiaryImport]:
-    """The imports this user may see: every import of the instance for a department admin (imports are
-    the Département's, and a colleague takes over a run or a dry run another admin started), none for
-    anybody else."""
-    if not manages_imports(user):
-        return BeneficiaryImport.objects.none()
-    return BeneficiaryImport.objects.all()

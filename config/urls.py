@@ -9,7 +9,10 @@ restrict_admin_site(admin.site)
 
 urlpatterns = [
     path("", include("accounts.urls")),
-    path("", include("casework.urls")),
+    path("", include("www.urls")),
+    path("", include("audit.urls")),
+    path("", include("team.urls")),
+    path("", include("imports.urls")),
     path(
         "connexion/",
         auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),

@@ -47,5 +47,5 @@ def ci_requires_real_services():
 AUDIT_QUERIES = 4
 
 # What the header of every full page adds: the count of the user's unread notifications
-# (casework.context_processors.notifications). htmx partials render no header and do not pay it.
+# (team.context_processors.notifications). htmx partials render no header and do not pay it.
 HEADER_QUERIES = 1

@@ -23,23 +23,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, include, path, re
 from django.utils import timezone
 
 from accounts.models import Role
-from casework.audit import audit_record
-from casework.audit_exports import export_file_path, final_name
-from casework.models import (
-    AuditEvent,
-    AuditExport,
-    Barrier,
-    BeneficiaryImport,
-    Cover,
-    Note,
-    Notification,
-    Orientation,
-    ReorientationRequest,
-    Share,
-    Step,
-)
+from audit.exports import export_file_path, final_name
+from audit.models import AuditEvent, AuditExport
+from audit.trail import audit_record
+from casework.models import Barrier, Cover, Note, Orientation, ReorientationRequest, Share, Step
 from casework.permissions import can_change, visible_beneficiaries
 from casework.services import beneficiary_assign_referent, beneficiary_share, share_end
+from imports.models import BeneficiaryImport
+from team.models import Notification
 from tests.accounts.factories import DepartmentFactory, StructureFactory, member
 from tests.casework.factories import (
     ActionFactory,
@@ -513,10 +504,10 @@ def event_kwargs(world: World) -> dict:
 
 RULES |= {
     # The audit trail (issue 5).
-    "casework:audit_events": Rule(no_kwargs, (Check("get", auditors_only(200)),), trail=True),
-    "casework:audit_event_detail": Rule(event_kwargs, (Check("get", auditors_only(200)),), trail=True),
-    "casework:access_report": Rule(file_kwargs, (Check("get", access_report),), trail=True),
-    "casework:access_report_export": Rule(file_kwargs, (Check("get", access_report),), trail=True),
+    "audit:events": Rule(no_kwargs, (Check("get", auditors_only(200)),), trail=True),
+    "audit:event_detail": Rule(event_kwargs, (Check("get", auditors_only(200)),), trail=True),
+    "audit:access_report": Rule(file_kwargs, (Check("get", access_report),), trail=True),
+    "audit:access_report_export": Rule(file_kwargs, (Check("get", access_report),), trail=True),
 }
 
 
@@ -532,12 +523,12 @@ TO_EXPORT = "303 to the export's page"
 
 RULES |= {
     # Exports of the trail: the auditor who asked for one, nobody else (another auditor: 404).
-    "casework:audit_exports": Rule(
+    "audit:exports": Rule(
         no_kwargs,
         (Check("get", auditors_only(200)), Check("post", auditors_only(TO_EXPORT), data=export_request_data)),
     ),
-    "casework:audit_export_status": Rule(export_kwargs, (Check("get", auditors_only(200)),)),
-    "casework:audit_export_download": Rule(export_kwargs, (Check("get", auditors_only(200)),)),
+    "audit:export_status": Rule(export_kwargs, (Check("get", auditors_only(200)),)),
+    "audit:export_download": Rule(export_kwargs, (Check("get", auditors_only(200)),)),
 }
 
 
@@ -588,17 +579,17 @@ TO_NOTIFICATIONS = "302 to the notifications"
 
 RULES |= {
     # Supervision (issue 6).
-    "casework:team_dashboard": Rule(no_kwargs, (Check("get", supervisors_only(200)),)),
-    "casework:team_alerts": Rule(no_kwargs, (Check("get", supervisors_only(200)),)),
-    "casework:team_dashboard_export": Rule(
+    "team:dashboard": Rule(no_kwargs, (Check("get", supervisors_only(200)),)),
+    "team:alerts": Rule(no_kwargs, (Check("get", supervisors_only(200)),)),
+    "team:dashboard_export": Rule(
         no_kwargs, (Check("get", supervisors_only(200), data=lambda world: {"format": "csv"}),)
     ),
-    "casework:team_alerts_export": Rule(
+    "team:alerts_export": Rule(
         # CSV: text the check below can search for the file's name (the .xlsx is zipped).
         no_kwargs,
         (Check("get", supervisors_only(200), data=lambda world: {"format": "csv"}),),
     ),
-    "casework:reassign": Rule(
+    "team:reassign": Rule(
         no_kwargs,
         (
             Check("get", supervisors_only(200)),
@@ -609,10 +600,10 @@ RULES |= {
             Check("post", supervisors_only(200), data=reassign_data),
         ),
     ),
-    "casework:covers": Rule(no_kwargs, (Check("get", supervisors_only(200)), Check("post", supervisors_only(200)))),
-    "casework:cover_cancel": Rule(cover_kwargs, (Check("get", signed_in(405)), Check("post", cover_cancel))),
-    "casework:notifications": Rule(no_kwargs, (Check("get", signed_in(200)),)),
-    "casework:notification_read": Rule(
+    "team:covers": Rule(no_kwargs, (Check("get", supervisors_only(200)), Check("post", supervisors_only(200)))),
+    "team:cover_cancel": Rule(cover_kwargs, (Check("get", signed_in(405)), Check("post", cover_cancel))),
+    "team:notifications": Rule(no_kwargs, (Check("get", signed_in(200)),)),
+    "team:notification_read": Rule(
         notification_kwargs, (Check("get", signed_in(405)), Check("post", notification_read))
     ),
 }
@@ -632,10 +623,10 @@ def import_kwargs(world: World) -> dict:
 RULES |= {
     # Imports of the CAF/MSA files (issue 7). An empty upload is refused with its errors (400); the
     # world's import is finished, so running it again is a conflict (409).
-    "casework:imports": Rule(no_kwargs, (Check("get", admins_only(200)), Check("post", admins_only(400)))),
-    "casework:import_detail": Rule(import_kwargs, (Check("get", admins_only(200)),)),
-    "casework:import_run": Rule(import_kwargs, (Check("get", signed_in(405)), Check("post", admins_only(409)))),
-    "casework:import_errors_export": Rule(import_kwargs, (Check("get", admins_only(200)),)),
+    "imports:list": Rule(no_kwargs, (Check("get", admins_only(200)), Check("post", admins_only(400)))),
+    "imports:detail": Rule(import_kwargs, (Check("get", admins_only(200)),)),
+    "imports:run": Rule(import_kwargs, (Check("get", signed_in(405)), Check("post", admins_only(409)))),
+    "imports:errors_export": Rule(import_kwargs, (Check("get", admins_only(200)),)),
 }
 
 CASES = [
@@ -685,7 +676,7 @@ def test_permission_matrix(client, world, url_name, check, persona):
         assert response.status_code == expected, f"{scenario}: {response.status_code} != {expected}"
     elif expected == TO_EXPORT:
         assert response.status_code == 303, f"{scenario}: {response.status_code} != {expected}"
-        assert response["Location"].startswith(reverse("casework:audit_exports")), response["Location"]
+        assert response["Location"].startswith(reverse("audit:exports")), response["Location"]
     else:
         assert response.status_code == 302, f"{scenario}: {response.status_code} != {expected}"
         location = response["Location"]
@@ -698,9 +689,9 @@ def test_permission_matrix(client, world, url_name, check, persona):
         elif expected == TO_CASELOAD:
             assert location.startswith(reverse("casework:caseload")), location
         elif expected == TO_COVERS:
-            assert location == reverse("casework:covers")
+            assert location == reverse("team:covers")
         elif expected == TO_NOTIFICATIONS:
-            assert location.startswith(reverse("casework:notifications")), location
+            assert location.startswith(reverse("team:notifications")), location
         else:
             assert expected == SIGNED_OUT
             assert location == reverse("login")

@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
 from casework.forms.sharing import DATE_INPUT_FORMATS, LABEL_MEMBERSHIP_FIELDS, LABEL_USER_FIELDS, BootstrapForm
-from casework.forms.widgets import FastSelect, FastSelectMultiple
 from casework.models import Appointment, Beneficiary, Note, Step
 from casework.permissions import FILE_READING_ROLES
 from casework.services import entries as services
 from casework.text_checks import HEALTH, IBAN, NIR, Finding, find_personal_data, findings_digest
+from core.widgets import FastSelect, FastSelectMultiple
 
 DATETIME_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 TEXT_MAX_LENGTH = Note.MAX_LENGTH

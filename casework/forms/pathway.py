@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from accounts.models import Structure, User
 from casework.forms.sharing import DATE_INPUT_FORMATS, REASON_MAX_LENGTH, BootstrapForm
-from casework.forms.widgets import FastSelect
 from casework.models import (
     Action,
     Barrier,
@@ -34,6 +33,7 @@ from casework.services.pathway import (
     renewal_earliest_start,
     renewal_kind,
 )
+from core.widgets import FastSelect
 
 TEXT_MAX_LENGTH = 5000
 TITLE_MAX_LENGTH = 200

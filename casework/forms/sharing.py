@@ -10,8 +10,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
-from casework.forms.widgets import FastSelect
 from casework.models import allocataire_validator
+from core.widgets import FastSelect
 
 REASON_MAX_LENGTH = 1000
 # Who a file may be shared with, as a person: people who follow files.

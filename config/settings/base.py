@@ -50,6 +50,11 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "casework",
+    "audit",
+    "imports",
+    "team",
+    "www",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -65,8 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.NoStoreForAuthenticatedMiddleware",
-    # One audit event per audited request, written after the response (casework/audit.py).
-    "casework.audit.AuditMiddleware",
+    # One audit event per audited request, written after the response (audit/middleware.py).
+    "audit.middleware.AuditMiddleware",
     # AxesMiddleware must stay last: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -87,11 +92,11 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.parcours",
                 # The unread notifications' count in the header: one indexed COUNT per full page.
-                "casework.context_processors.notifications",
+                "team.context_processors.notifications",
             ],
             # The `date` filter with a fast path for numeric formats, the same output as Django's
             # (casework/templatetags/dates.py).
-            "builtins": ["casework.templatetags.dates"],
+            "builtins": ["www.templatetags.dates"],
         },
     },
 ]
@@ -113,7 +118,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Short OLTP queries: PostgreSQL's JIT compiles the permission scope (EXISTS subqueries with a
     # high estimated cost) for longer than it takes to run it (250 ms of a 356 ms count, measured).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
-# The file page's one statement (casework.db_bundle) is prepared on its connection, which spares its
+# The file page's one statement (core.db_bundle) is prepared on its connection, which spares its
 # planning on every request. Turn off behind a pooler that cannot keep prepared statements (PgBouncer in
 # transaction mode before 1.21, or without max_prepared_statements).
 DATABASE_PREPARED_BUNDLES = env_bool("DATABASE_PREPARED_BUNDLES", True)
@@ -176,7 +181,7 @@ EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 24, minimum=1)
 # A note or a step can be corrected by its author for this many hours after writing it; after that it
 # is immutable and can only be withdrawn with a reason (casework.services.common).
 ENTRY_CORRECTION_HOURS = env_int("ENTRY_CORRECTION_HOURS", 48, minimum=0)
-# The audit trail is chained per day and per shard of actors (casework/audit.py): more shards, fewer
+# The audit trail is chained per day and per shard of actors (audit/middleware.py): more shards, fewer
 # writers waiting on the same chain. Changing it only affects the chains of the following events.
 AUDIT_CHAIN_SHARDS = env_int("AUDIT_CHAIN_SHARDS", 8, minimum=1)
 # Audit events are kept this many months (the CNIL's framework says 6 to 12), then the periodic purge
@@ -253,8 +258,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600, minimum=60)}
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TIMEZONE = TIME_ZONE
-# Task modules besides the apps' tasks.py (which the worker finds by itself).
-CELERY_IMPORTS = ("casework.supervision_tasks", "casework.import_tasks")
 # Periodic tasks (run `celery -A config beat` beside the worker, see docs/operations.md).
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-grants": {"task": "casework.tasks.purge_expired_grants", "schedule": timedelta(hours=1)},

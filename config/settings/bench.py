@@ -33,3 +33,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
 # Persistent connections, as in production (DATABASE_CONN_MAX_AGE defaults to 60 there).
 DATABASES["default"]["CONN_MAX_AGE"] = 60
+
+# The benchmark's management commands (bench_import, bench_audit_export); not installed in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405

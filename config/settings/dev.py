@@ -6,3 +6,6 @@ from config.settings.base import *  # noqa: F403
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The benchmark's management commands (bench_import, bench_audit_export); not installed in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405

@@ -37,3 +37,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 PRIVATE_MEDIA_ROOT = Path(
     os.environ.get("PRIVATE_MEDIA_ROOT") or Path(tempfile.gettempdir()) / "parcours-tests" / "private"
 )
+
+# The benchmark's management commands (bench_import, bench_audit_export); not installed in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405

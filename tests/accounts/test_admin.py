@@ -6,15 +6,10 @@ from django.contrib import admin
 from django.urls import reverse
 
 from accounts.models import Role, User
-from casework.models import (
-    Beneficiary,
-    CaseworkSettings,
-    Contract,
-    ImportColumnMapping,
-    Note,
-    ReorientationRequest,
-    SupportEndReason,
-)
+from audit.models import AuditEvent
+from casework.models import Beneficiary, Contract, Note, ReorientationRequest, SupportEndReason
+from imports.models import BeneficiaryImport, ImportColumnMapping
+from team.models import CaseworkSettings
 from tests.accounts.factories import UserFactory, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ignore_unknown_template_variables]
@@ -57,16 +52,19 @@ def test_department_admin_whose_membership_ended_is_kept_out(client):
 
 # Reference lists a department admin keeps: no personal data, no link to a file.
 CASEWORK_REFERENCE_MODELS = {SupportEndReason, CaseworkSettings, ImportColumnMapping}
+# The apps whose models are about files (everything but accounts).
+FILE_APPS = ("casework", "audit", "imports", "team")
 
 
 def test_no_beneficiary_data_in_the_admin():
-    """The admin bypasses the permission layer, so the only casework models registered there are the
-    reference lists; every model holding personal data stays out."""
-    registered = {model for model in admin.site._registry if model._meta.app_label == "casework"}
+    """The admin bypasses the permission layer, so the only models of the file apps registered there are
+    the reference lists; every model holding personal data stays out."""
+    registered = {model for model in admin.site._registry if model._meta.app_label in FILE_APPS}
     assert registered == CASEWORK_REFERENCE_MODELS
 
-    personal = set(apps.get_app_config("casework").get_models()) - CASEWORK_REFERENCE_MODELS
-    assert {Beneficiary, Note, Contract, ReorientationRequest} <= personal
+    models = {model for app in FILE_APPS for model in apps.get_app_config(app).get_models()}
+    personal = models - CASEWORK_REFERENCE_MODELS
+    assert {Beneficiary, Note, Contract, ReorientationRequest, AuditEvent, BeneficiaryImport} <= personal
     assert not personal & set(admin.site._registry)
     for model in CASEWORK_REFERENCE_MODELS:
         # A reference model points at no file nor at anything that does (its rows are not about a person);
@@ -87,7 +85,7 @@ def test_department_admin_cannot_grant_superuser_rights(client):
 
 
 def test_a_role_given_in_the_admin_is_recorded_as_a_permission_change(client):
-    from casework.models import AuditEvent
+    from audit.models import AuditEvent
     from tests.accounts.factories import StructureFactory
 
     admin_user = member(Role.DEPARTMENT_ADMIN, username="admin-dept")
@@ -107,7 +105,7 @@ def test_a_role_given_in_the_admin_is_recorded_as_a_permission_change(client):
 
 
 def test_a_refused_admin_form_records_nothing(client):
-    from casework.models import AuditEvent
+    from audit.models import AuditEvent
 
     client.force_login(member(Role.DEPARTMENT_ADMIN))
     response = client.post(reverse("admin:accounts_membership_add"), {"role": Role.REFERENT})

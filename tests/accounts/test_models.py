@@ -57,7 +57,7 @@ def test_unknown_role_is_refused():
 
 
 def test_active_memberships_are_todays_with_their_structure_and_department(django_assert_num_queries):
-    """`user.active_memberships` (read through a statement compiled once, casework.db_bundle) holds what
+    """`user.active_memberships` (read through a statement compiled once, core.db_bundle) holds what
     the queryset of today's memberships holds, in its order, with structure and department loaded; a
     membership ending today still counts, one starting tomorrow or ended yesterday does not."""
     from tests.accounts.factories import DepartmentFactory

@@ -1,4 +1,4 @@
-"""The header's menu (casework.templatetags.casework.main_menu), written in Python, is the markup base.html
+"""The header's menu (www.templatetags.casework.main_menu), written in Python, is the markup base.html
 wrote until the menu was moved out of it (docs/performance.md): the reference below is that part of
 base.html, rendered by Django's engine and compared, whitespace between tags aside, for every role, page
 and number of unread notifications."""
@@ -27,22 +27,22 @@ MENU_TEMPLATE = """{% load casework %}        {% if user.is_authenticated %}
             <li class="nav-item"><a class="nav-link text-nowrap" href="{% url 'casework:caseload' %}"{% if request.resolver_match.url_name == 'caseload' %} aria-current="page"{% endif %}>Mes dossiers</a></li>
             {% endif %}
             {% if user.is_supervisor %}
-            <li class="nav-item"><a class="nav-link text-nowrap" href="{% url 'casework:team_dashboard' %}"{% if request.resolver_match.url_name == 'team_dashboard' or request.resolver_match.url_name == 'team_alerts' %} aria-current="page"{% endif %}>Mon équipe</a></li>
+            <li class="nav-item"><a class="nav-link text-nowrap" href="{% url 'team:dashboard' %}"{% if request.resolver_match.url_name == 'team_dashboard' or request.resolver_match.url_name == 'team_alerts' %} aria-current="page"{% endif %}>Mon équipe</a></li>
             {% endif %}
             {% if user.is_referent %}
             <li class="nav-item"><a class="nav-link text-nowrap" href="{% url 'casework:emergency_access' %}"{% if request.resolver_match.url_name == 'emergency_access' %} aria-current="page"{% endif %}>Accès exceptionnel</a></li>
             {% endif %}
             {% if user.is_supervisor %}
-            <li class="nav-item"><a class="nav-link text-nowrap" href="{% url 'casework:reassign' %}"{% if request.resolver_match.url_name == 'reassign' or request.resolver_match.url_name == 'covers' %} aria-current="page"{% endif %}>Réaffectations</a></li>
+            <li class="nav-item"><a class="nav-link text-nowrap" href="{% url 'team:reassign' %}"{% if request.resolver_match.url_name == 'reassign' or request.resolver_match.url_name == 'covers' %} aria-current="page"{% endif %}>Réaffectations</a></li>
             {% endif %}
-            <li class="nav-item"><a class="nav-link text-nowrap" href="{% url 'casework:notifications' %}"{% if request.resolver_match.url_name == 'notifications' %} aria-current="page"{% endif %}>Notifications<span id="notifications-compte">{% if unread_notification_count %}{% include "casework/team/includes/unread_badge.html" with count=unread_notification_count %}{% endif %}</span></a></li>
+            <li class="nav-item"><a class="nav-link text-nowrap" href="{% url 'team:notifications' %}"{% if request.resolver_match.url_name == 'notifications' %} aria-current="page"{% endif %}>Notifications<span id="notifications-compte">{% if unread_notification_count %}{% include "team/includes/unread_badge.html" with count=unread_notification_count %}{% endif %}</span></a></li>
             {% if user.is_department_admin %}
-            <li class="nav-item"><a class="nav-link" href="{% url 'casework:imports' %}"{% if request.resolver_match.url_name == 'imports' or request.resolver_match.url_name == 'import_detail' %} aria-current="page"{% endif %}>Imports</a></li>
+            <li class="nav-item"><a class="nav-link" href="{% url 'imports:list' %}"{% if request.resolver_match.url_name == 'imports' or request.resolver_match.url_name == 'import_detail' %} aria-current="page"{% endif %}>Imports</a></li>
             <li class="nav-item"><a class="nav-link" href="{% url 'admin:index' %}">Administration</a></li>
             {% endif %}
             {% if user.is_auditor %}
-            <li class="nav-item"><a class="nav-link text-nowrap" href="{% url 'casework:audit_events' %}"{% if request.resolver_match.url_name == 'audit_events' %} aria-current="page"{% endif %}>Journal d'audit</a></li>
-            <li class="nav-item"><a class="nav-link" href="{% url 'casework:audit_exports' %}"{% if request.resolver_match.url_name == 'audit_exports' %} aria-current="page"{% endif %}>Exports</a></li>
+            <li class="nav-item"><a class="nav-link text-nowrap" href="{% url 'audit:events' %}"{% if request.resolver_match.url_name == 'audit_events' %} aria-current="page"{% endif %}>Journal d'audit</a></li>
+            <li class="nav-item"><a class="nav-link" href="{% url 'audit:exports' %}"{% if request.resolver_match.url_name == 'audit_exports' %} aria-current="page"{% endif %}>Exports</a></li>
             {% endif %}
           </ul>
           <div class="d-flex flex-column flex-lg-row align-items-lg-center gap-2">

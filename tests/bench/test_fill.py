@@ -17,18 +17,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Structure, User
+from audit.models import AuditEvent
+from audit.trail import audit_record
 from bench.fill import BIG_FILE_ENTRIES, CASELOAD_PAGE_SIZE, PASSWORD, SCALES, TEST_SCALES, FillError, fill
 from casework import models as casework_models
-from casework.audit import audit_record
-from casework.filters import CaseloadFilterSet
-from casework.models import AuditEvent, Beneficiary, Step, search_key
+from casework.models import Beneficiary, Step, search_key
 from casework.permissions import sync_grants, visible_beneficiaries
-from casework.querysets import Deadlines, caseload_search, with_file_page_data
+from casework.querysets import caseload_search
 from casework.services.common import files_refresh_contract_end, files_refresh_orientation
 from casework.services.entries import step_log
-from casework.supervision import supervised_structures, team_dashboard
-from casework.timeline import build_timeline
-from casework.views.caseload import PAGE_SIZE
+from team.deadlines import Deadlines
+from team.supervision import supervised_structures, team_dashboard
+from www.file_page import with_file_page_data
+from www.filters import CaseloadFilterSet
+from www.timeline import build_timeline
+from www.views.caseload import PAGE_SIZE
 
 pytestmark = [
     pytest.mark.django_db,
@@ -188,7 +191,7 @@ def test_pages_answer_200_on_the_filled_data(meta, client):
     assert response.status_code == 200
     assert response.context["page_obj"].paginator.count == meta["filters_count"]
     client.force_login(persona(meta, "supervisor_team"))
-    assert client.get(reverse("casework:team_dashboard")).status_code == 200
+    assert client.get(reverse("team:dashboard")).status_code == 200
 
 
 def test_a_step_can_be_logged_and_an_event_recorded_after_the_fill(meta):

@@ -1,4 +1,4 @@
-"""casework.templatetags.entries.entry_actions: the actions block of each timeline item, written in Python,
+"""www.templatetags.entries.entry_actions: the actions block of each timeline item, written in Python,
 is the markup `templates/casework/includes/entry_actions.html` wrote until it was moved out of the
 template (docs/performance.md): the reference below is that template, rendered by Django's engine (which
 escapes every text) with the same rights, and compared, whitespace between tags aside."""
@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from accounts.models import Role
 from casework.models import Appointment, Step
-from casework.templatetags.entries import entry_rights_for
 from tests.accounts.factories import member
 from tests.casework.factories import (
     ActionFactory,
@@ -24,6 +23,7 @@ from tests.casework.factories import (
     ObjectiveFactory,
     StepFactory,
 )
+from www.templatetags.entries import entry_rights_for
 
 pytestmark = pytest.mark.django_db
 

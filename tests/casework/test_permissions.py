@@ -18,7 +18,6 @@ from casework.permissions import (
     visible_in_structures,
     visible_notes,
 )
-from casework.querysets import with_file_page_data
 from casework.services import (
     NoMatchingFile,
     beneficiary_assign_referent,
@@ -29,6 +28,7 @@ from casework.services import (
 )
 from tests.accounts.factories import DepartmentFactory, MembershipFactory, StructureFactory, UserFactory, member
 from tests.casework.factories import BeneficiaryFactory, NoteFactory
+from www.file_page import with_file_page_data
 
 pytestmark = pytest.mark.django_db
 
@@ -422,7 +422,7 @@ def _users_and_files(world):
 
 def test_the_file_lookup_finds_exactly_the_files_of_the_scope(world):
     """get_beneficiary_or_404 reads the file through a statement compiled once per shape of the user's
-    rules (casework.db_bundle.BundleTemplate): for every user and file, it finds the file exactly when
+    rules (core.db_bundle.BundleTemplate): for every user and file, it finds the file exactly when
     visible_beneficiaries holds it, with the file's referent, structure and end-of-support reason loaded."""
     users, files = _users_and_files(world)
     found = 0

@@ -1,0 +1,254 @@
+"""The audit trail: the one place that writes AuditEvent rows (docs/audit.md).
+
+Views say what a request was about with `audit_annotate(request, ...)`; `AuditMiddleware` writes at
+most one event per request for the screens listed in AUDITED_URLS (a read of a file, a list, a search,
+a write), and the authentication signals record logins, failed logins and logouts. Each event is
+chained: its hash covers its content and the hash of the previous event of its chain (a chain per day
+and per shard of actors), so that `verify_audit` finds an event altered or removed behind the app's back.
+"""
+
+import datetime
+import hashlib
+import json
+import uuid
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connections, router, transaction
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from casework.models import Beneficiary
+
+GENESIS = "0" * 64
+
+# url name -> action, for requests the middleware records (method-specific where it matters).
+AUDITED_URLS = {
+    ("GET", "casework:file_detail"): AuditEvent.Action.VIEW_FILE,
+    ("GET", "casework:caseload"): AuditEvent.Action.VIEW_LIST,
+    ("POST", "casework:caseload_search"): AuditEvent.Action.SEARCH,
+    ("POST", "casework:share_create"): AuditEvent.Action.SHARE,
+    ("POST", "casework:share_end"): AuditEvent.Action.SHARE,
+    ("POST", "casework:emergency_access"): AuditEvent.Action.EMERGENCY_ACCESS,
+    ("GET", "casework:note_detail"): AuditEvent.Action.VIEW_NOTE,
+    # The auditor's own reads of the trail are traces too (who searched what, who exported what).
+    ("GET", "audit:events"): AuditEvent.Action.VIEW_AUDIT,
+    ("GET", "audit:event_detail"): AuditEvent.Action.VIEW_AUDIT,
+    ("GET", "audit:access_report"): AuditEvent.Action.ACCESS_REPORT,
+    ("GET", "audit:access_report_export"): AuditEvent.Action.ACCESS_REPORT,
+    ("POST", "audit:exports"): AuditEvent.Action.EXPORT,
+    ("GET", "audit:export_download"): AuditEvent.Action.DOWNLOAD,
+    # Supervision (issue 6): the team's lists of files, and their exports.
+    ("GET", "team:dashboard"): AuditEvent.Action.VIEW_LIST,
+    ("GET", "team:alerts"): AuditEvent.Action.VIEW_LIST,
+    ("GET", "team:dashboard_export"): AuditEvent.Action.EXPORT,
+    ("GET", "team:alerts_export"): AuditEvent.Action.EXPORT,
+    ("GET", "team:reassign"): AuditEvent.Action.VIEW_LIST,
+    # Imports of the CAF/MSA files (issue 7); the refused rows' CSV holds personal data.
+    ("POST", "imports:list"): AuditEvent.Action.IMPORT,
+    ("POST", "imports:run"): AuditEvent.Action.IMPORT,
+    ("GET", "imports:errors_export"): AuditEvent.Action.EXPORT,
+}
+# Any other successful POST on one of the app's screens is a write (on a file when its URL names one).
+WRITE_PREFIXES = ("casework:", "team:", "imports:", "audit:")
+# A successful POST in the admin (department admins) that changes people, their memberships and roles
+# is a permission change; any other change there (structures, reference lists) a write.
+ADMIN_PREFIX = "admin:"
+PERMISSION_MODELS = ("accounts_user_", "accounts_membership_", "auth_group_")
+
+# The fields the hash covers, in this order (never reorder: old events would stop verifying).
+HASHED_FIELDS = (
+    "occurred_at",
+    "chain_day",
+    "chain_shard",
+    "sequence",
+    "previous_hash",
+    "actor_id",
+    "actor_username",
+    "actor_structures",
+    "actor_roles",
+    "action",
+    "url_name",
+    "status_code",
+    "beneficiary_id",
+    "object_type",
+    "object_id",
+    "ip_address",
+    "user_agent",
+    "request_id",
+    "reason",
+    "details",
+)
+
+
+def event_hash(event: AuditEvent) -> str:
+    values = {}
+    for name in HASHED_FIELDS:
+        value = getattr(event, name)
+        if name == "occurred_at":
+            value = value.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+        values[name] = value
+    payload = json.dumps(values, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def audit_annotate(request, **fields) -> None:
+    """Let the middleware know what this request was about (beneficiary, object, reason, details)."""
+    annotations = getattr(request, "_audit", {})
+    annotations.update(fields)
+    request._audit = annotations
+
+
+def _actor_fields(user) -> dict:
+    if user is None or not user.is_authenticated:
+        return {"actor": None, "actor_username": ""}
+    memberships = user.active_memberships
+    return {
+        "actor": user,
+        "actor_username": user.get_username(),
+        "actor_structures": ", ".join(sorted({m.structure.name for m in memberships}))[:500],
+        "actor_roles": ", ".join(sorted({m.role for m in memberships}))[:200],
+    }
+
+
+def _client_fields(request) -> dict:
+    if request is None:
+        return {}
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.AXES_IPWARE_PROXY_COUNT else ""
+    address = forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR") or None
+    return {
+        "ip_address": address,
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
+        "request_id": request.META.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex,
+    }
+
+
+def audit_record(
+    *,
+    action: str,
+    user=None,
+    request=None,
+    beneficiary: Beneficiary | None = None,
+    beneficiary_public_id=None,
+    object_type: str = "",
+    object_id: str = "",
+    reason: str = "",
+    details: dict | None = None,
+    url_name: str = "",
+    status_code: int | None = None,
+) -> AuditEvent:
+    """Append one event to its chain. Concurrent writers of the same chain retry on the unique link."""
+    now = timezone.now()
+    shard_count = settings.AUDIT_CHAIN_SHARDS
+    event = AuditEvent(
+        occurred_at=now,
+        chain_day=timezone.localdate(now),
+        chain_shard=(user.pk if user is not None and user.pk else 0) % shard_count,
+        action=action,
+        url_name=url_name,
+        status_code=status_code,
+        object_type=object_type,
+        object_id=str(object_id or "")[:64],
+        reason=reason,
+        # As it will be stored and read back (a date becomes its ISO text, say), so that the hash taken
+        # now is the one `verify_chains` takes of the stored row.
+        details=json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder)),
+        **_actor_fields(user),
+        **_client_fields(request),
+    )
+    if beneficiary is not None:
+        event.beneficiary = beneficiary
+    elif beneficiary_public_id is not None:
+        found = Beneficiary.objects.filter(public_id=beneficiary_public_id).values_list("pk", flat=True).first()
+        event.beneficiary_id = found
+    using = router.db_for_write(AuditEvent)
+    connection = connections[using]
+    for _attempt in range(5):
+        last = _last_link(connection, event.chain_day, event.chain_shard)
+        event.sequence, event.previous_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        event.hash = event_hash(event)
+        try:
+            # Outside a transaction (the middleware runs after ATOMIC_REQUESTS' block) the insert is
+            # all it costs; inside one, a savepoint keeps a lost race from breaking the transaction.
+            if connection.in_atomic_block:
+                with transaction.atomic(using=using):
+                    _insert(event, connection)
+            else:
+                _insert(event, connection)
+            return event
+        except IntegrityError:
+            event.pk = None  # another writer took this link: chain after theirs
+    raise RuntimeError("Could not append to the audit chain after 5 attempts.")
+
+
+# The two statements of every audited request, written once per database (`_statements`): through the
+# ORM, reading the chain's last link and inserting the event cost ~1.4 ms of CPU a request, written
+# here ~0.3 ms (issue 8, docs/performance.md). The values go through each field's own
+# get_db_prep_save, as the ORM's insert does: the row is the one `event.save()` would write.
+_STATEMENTS: dict[str, tuple[str, str, tuple]] = {}
+_LINK_COLUMNS = ("sequence", "hash", "chain_day", "chain_shard")
+
+
+def _statements(connection) -> tuple[str, str, tuple]:
+    """(the read of a chain's last link, the insert of an event, the fields it inserts, in order)."""
+    statements = _STATEMENTS.get(connection.alias)
+    if statements is None:
+        quote = connection.ops.quote_name
+        meta = AuditEvent._meta
+        table = quote(meta.db_table)
+        column = {name: quote(meta.get_field(name).column) for name in _LINK_COLUMNS}
+        fields = tuple(field for field in meta.concrete_fields if not field.primary_key and not field.generated)
+        returning = f" RETURNING {quote(meta.pk.column)}" if connection.features.can_return_columns_from_insert else ""
+        statements = _STATEMENTS[connection.alias] = (
+            f"SELECT {column['sequence']}, {column['hash']} FROM {table} "  # noqa: S608 (names, not data)
+            f"WHERE {column['chain_day']} = %s AND {column['chain_shard']} = %s "
+            f"ORDER BY {column['sequence']} DESC LIMIT 1",
+            f"INSERT INTO {table} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 (names)
+            f"VALUES ({', '.join(['%s'] * len(fields))}){returning}",
+            fields,
+        )
+    return statements
+
+
+def _last_link(connection, chain_day: datetime.date, chain_shard: int) -> tuple[int, str] | None:
+    """(sequence, hash) of the chain's last event, or None for a new chain."""
+    with connection.cursor() as cursor:
+        cursor.execute(_statements(connection)[0], [connection.ops.adapt_datefield_value(chain_day), chain_shard])
+        return cursor.fetchone()
+
+
+def _insert(event: AuditEvent, connection) -> None:
+    """INSERT the event as `event.save(force_insert=True)` would (IntegrityError on a taken link)."""
+    _select, insert, fields = _statements(connection)
+    params = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(insert, params)
+        if connection.features.can_return_columns_from_insert:
+            event.pk = cursor.fetchone()[0]
+        else:
+            event.pk = connection.ops.last_insert_id(cursor, AuditEvent._meta.db_table, AuditEvent._meta.pk.column)
+    event._state.adding = False
+    event._state.db = connection.alias
+
+
+def verify_chains(queryset=None):
+    """Walk every chain in order; return (events checked, first broken event or None, why)."""
+    events = (queryset or AuditEvent.objects.all()).order_by("chain_day", "chain_shard", "sequence")
+    checked = 0
+    expected_previous: dict[tuple, tuple[int, str]] = {}
+    for event in events.iterator(chunk_size=2000):
+        checked += 1
+        key = (event.chain_day, event.chain_shard)
+        previous = expected_previous.get(key)
+        if previous is None:
+            # Retention removes whole days, so every chain still starts at its first link.
+            if event.sequence != 1 or event.previous_hash != GENESIS:
+                return checked, event, "le premier maillon de la chaîne manque"
+        elif event.sequence != previous[0] + 1:
+            return checked, event, f"maillon {previous[0] + 1} manquant"
+        elif event.previous_hash != previous[1]:
+            return checked, event, "l'empreinte précédente ne correspond pas"
+        if event_hash(event) != event.hash:
+            return checked, event, "le contenu ne correspond pas à son empreinte"
+        expected_previous[key] = (event.sequence, event.hash)
+    return checked, None, ""
