@@ -6,7 +6,6 @@ import datetime
 import uuid
 
 from django.db.models import (
-    F,
     Q,
     QuerySet,
 )
@@ -36,59 +35,6 @@ from casework.models import (
 from casework.permissions import can_see_emergency_accesses, note_reading_rules, readable_notes, visible_notes
 from core.db_bundle import BundleTemplate, fetch_bundle, set_parent, set_prefetched
 from imports.models import ImportChange
-
-
-def with_caseload_data(queryset: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]:
-    """The caseload's columns: the track of the orientation in force (a subquery: no query per row), the
-    end of the latest signed, non-withdrawn contract (the file's `signed_contract_end`) and the current
-    referent and structure. The caseload's sort by contract end (www.filters) relies on the
-    `contract_end` annotation."""
-    return queryset.select_related("current_referent", "current_structure").annotate(
-        contract_end=F("signed_contract_end"),
-    )
-
-
-def caseload_rows(ids: list[int]) -> list[Beneficiary]:
-    """The caseload's rows for a page of ids that `core.pagination.IdPaginator` has just read from the
-    user's scope (`visible_beneficiaries`, filtered and sorted): the files by id, with the caseload's
-    columns, without the scope's conditions again. Never call it with ids read anywhere else.
-
-    Only the columns the caseload shows are read (`CASELOAD_COLUMNS`): the file's and its referent's
-    timestamps would be ~200 datetimes a page to convert for nothing. A column left out and read by the
-    template would cost a query per row, which the caseload's tests of its number of queries catch.
-    The statement is compiled once per process and number of ids (`_CASELOAD_ROWS`)."""
-    if not ids:
-        return []
-    return fetch_bundle(_CASELOAD_ROWS.bind(ids))["rows"]
-
-
-def _caseload_rows(ids: tuple[int, ...]) -> dict[str, QuerySet[Beneficiary]]:
-    return {"rows": with_caseload_data(Beneficiary.objects.filter(pk__in=ids)).only(*CASELOAD_COLUMNS).order_by("pk")}
-
-
-_CASELOAD_ROWS = BundleTemplate(_caseload_rows)
-
-
-# What the caseload's rows show (templates/casework/includes/caseload_results.html, views/caseload.py).
-CASELOAD_COLUMNS = (
-    "public_id",
-    "last_name",
-    "first_name",
-    "birth_date",
-    "organism",
-    "allocataire_number",
-    "commune",
-    "is_active",
-    "orientation_track",
-    "signed_contract_end",
-    "last_activity_at",
-    "current_referent__first_name",
-    "current_referent__last_name",
-    "current_referent__username",
-    "current_structure__name",
-    "current_structure__is_sensitive",
-)
-
 
 # The kinds of pathway entries a file gathers by the hundred, by the name of their queryset in
 # file_page_querysets: the file page may read only the newest of each, with their counts (issue 8).
