@@ -44,7 +44,7 @@ def worker(settings, tmp_path, monkeypatch):
     settings.PRIVATE_MEDIA_ROOT = private  # this process's
     saved = app.conf.task_always_eager, app.conf.task_routes
     app.conf.task_always_eager = False
-    app.conf.task_routes = {"imports.tasks.import_beneficiaries": {"queue": queue}}
+    app.conf.task_routes = {"casework.import_tasks.import_beneficiaries": {"queue": queue}}
     app.amqp.flush_routes()
     monkeypatch.setattr(app.amqp, "router", app.amqp.Router())
     hostname = f"import-{run_id}@localhost"
