@@ -102,7 +102,11 @@ def base_tree(rev: str) -> Iterator[Tree]:
     """The commit `rev` checked out in a temporary worktree, removed on the way out."""
     sha = resolve(rev)
     directory = Path(tempfile.mkdtemp(prefix="parcours-base-"))
-    git("worktree", "add", "--detach", str(directory), sha)
+    try:
+        git("worktree", "add", "--detach", str(directory), sha)
+    except subprocess.CalledProcessError as error:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise CompareError(f"git worktree add {sha[:7]} a échoué : {error.stderr.strip()}") from None
     try:
         yield Tree(label="base", root=directory, python=_python_for(directory, sha), commit=sha[:7])
     finally:
