@@ -13,9 +13,12 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 # make bench / make loadtest (docs/performance.md)
 SCALE ?= small
+# A git revision to compare with, alternated in the same run (make bench, make loadtest); empty: this tree alone.
+BASE ?=
 BENCH_ARGS ?=
 USERS ?= 50
 DURATION ?= 60
+PAIRS ?= 3
 LOADTEST_SCALE := $(if $(filter command line environment,$(origin SCALE)),$(SCALE),department)
 
 UV_VERSION := 0.13.8
@@ -35,7 +38,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
-	@echo "  Variables: PORT=$(PORT) (make run), PYTEST_ARGS='...' (make test), SCALE=small|department|national REFILL=1 (make bench), USERS=$(USERS) DURATION=$(DURATION) (make loadtest)"
+	@echo "  Variables: PORT=$(PORT) (make run), PYTEST_ARGS='...' (make test), SCALE=small|department|national REFILL=1 BASE=<rev> (make bench), USERS=$(USERS) DURATION=$(DURATION) BASE=<rev> PAIRS=$(PAIRS) (make loadtest)"
 
 $(UV_STAMP):
 	@test -n "$(BOOTSTRAP_PYTHON)" || { echo "Python 3.11 is needed (python3.11 or python3 on PATH)." >&2; exit 1; }
@@ -89,10 +92,10 @@ define NEED_POSTGRES
 	esac
 endef
 
-bench: install ## Benchmark at SCALE=small|department|national on PostgreSQL (its own database parcours_bench_SCALE)
+bench: install ## Benchmark at SCALE=small|department|national on PostgreSQL (its own database parcours_bench_SCALE); BASE=<rev>: against that commit, alternated
 	$(NEED_POSTGRES)
-	$(PYTHON) -m bench.run --scale $(SCALE) $(if $(REFILL),--refill,) $(BENCH_ARGS)
+	$(PYTHON) -m bench.run --scale $(SCALE) $(if $(REFILL),--refill,) $(if $(BASE),--base $(BASE),) $(BENCH_ARGS)
 
-loadtest: install ## Load test (locust + gunicorn, loopback) on the department benchmark database: USERS, DURATION
+loadtest: install ## Load test (locust + gunicorn, loopback) on the department benchmark database: USERS, DURATION; BASE=<rev>: alternated pairs
 	$(NEED_POSTGRES)
-	$(PYTHON) -m bench.load --scale $(LOADTEST_SCALE) --users $(USERS) --duration $(DURATION)
+	$(PYTHON) -m bench.load --scale $(LOADTEST_SCALE) --users $(USERS) --duration $(DURATION) $(if $(BASE),--base $(BASE) --pairs $(PAIRS),)

@@ -7,6 +7,14 @@ The database must have been filled by `make bench SCALE=<scale>` first. gunicorn
 only (a free port), locust runs headless, bounded in users and time, on the same machine. The results
 (requests/s, p50/p95/p99, errors, by request) go to bench/results/load-<scale>.json and
 docs/performance.md. Exit 1 if a request failed.
+
+With `BASE=<rev>` (`--base`), the commit <rev> is checked out in a temporary worktree (bench/compare.py)
+and both trees are served in turn on the same database, each by its own gunicorn from its own code, in
+alternating pairs (`PAIRS=3`: base, new; new, base; base, new), so that the host's drift weighs on both
+alike. Each run's p50/p95/requests/s and errors, each tree's medians over its runs and the budget's verdict
+(bench/budget.py: no error, the new tree's p95 within +15 % of the base's) go to
+bench/results/load-compare-<scale>.json and docs/performance.md. At the department scale, 50 users and 60 s,
+three pairs take about 7 minutes.
 """
 
 import argparse
@@ -17,6 +25,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +34,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench import budget
+from bench.compare import TREES, CompareError, Tree, alternation, base_tree, tree_env
 from bench.run import RESULTS, ROOT, SETTINGS, bench_database_url, commit, fail
 
 # As docs/operations.md deploys it: three sync workers on two cores. The database runs on the same two
@@ -58,35 +69,16 @@ def _percentile(row: dict, key: str) -> float:
     return float(value) if value != "N/A" else 0.0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", default="department")
-    parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--duration", type=int, default=60, help="secondes")
-    parser.add_argument("--spawn-rate", type=float, default=10)
-    options = parser.parse_args()
+def serve_and_load(tree: Tree, meta: dict, options: argparse.Namespace) -> dict:
+    """Serve `tree` with gunicorn and run locust (this tree's users) against it: the run's figures."""
+    from bench.fill import PASSWORD
 
-    url, _admin = bench_database_url(os.environ.get("DATABASE_URL", ""), options.scale)
-    env = os.environ.copy() | {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": SETTINGS}
-    env.pop("CELERY_BROKER_URL", None)
-    os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": SETTINGS})
-    import django
-
-    django.setup()
-    from bench.fill import PASSWORD, stored_meta
-
-    meta = stored_meta()
-    if not meta or meta.get("scale") != options.scale:
-        fail(
-            f"la base parcours_bench_{options.scale} n'est pas remplie : "
-            f"lancer d'abord make bench SCALE={options.scale}."
-        )
     personas = meta["personas"]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(  # noqa: S603 (our own command)
         [
-            sys.executable,
+            tree.python,
             "-m",
             "gunicorn",
             "config.wsgi",
@@ -99,8 +91,8 @@ def main() -> None:
             "--log-level",
             "warning",
         ],
-        cwd=ROOT,
-        env=env,
+        cwd=tree.root,
+        env=tree_env(tree),
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )
@@ -108,7 +100,7 @@ def main() -> None:
         wait_until_up(f"{base}/connexion/", server)
         with tempfile.TemporaryDirectory() as directory:
             prefix = Path(directory) / "locust"
-            locust_env = env | {
+            locust_env = os.environ | {
                 "BENCH_REFERENTS": ",".join(personas["referents"]),
                 "BENCH_SUPERVISORS": ",".join(personas["supervisors"]),
                 "BENCH_PASSWORD": PASSWORD,
@@ -174,16 +166,9 @@ def main() -> None:
         for row in rows
         if row["Name"] != "Aggregated"
     ]
-    result = {
-        "scale": options.scale,
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "commit": commit(),
-        "command": f"DATABASE_URL=postgres:///postgres make loadtest SCALE={options.scale} "
-        f"USERS={options.users} DURATION={options.duration}",
-        "users": options.users,
-        "duration_seconds": options.duration,
+    return {
+        "commit": tree.commit,
         "wall_seconds": round(elapsed, 1),
-        "server": f"{WORKERS} workers sync",
         "requests": int(total["Request Count"]),
         "errors": int(total["Failure Count"]) + sum(int(row["Count"]) for row in exceptions),
         "requests_per_second": float(total["Requests/s"]),
@@ -194,20 +179,132 @@ def main() -> None:
         "failures": failures[-2000:],
         "exceptions": [f"{row['Count']} × {row['Message']}" for row in exceptions][:20],
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"load-{options.scale}.json"
-    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(
+
+
+def _line(result: dict) -> str:
+    return (
         f"{result['requests']} requêtes, {result['requests_per_second']:.1f}/s, {result['errors']} erreur(s), "
-        f"p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms "
-        f"-> {path.relative_to(ROOT)}"
+        f"p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms"
     )
+
+
+def summary(runs: list[dict]) -> dict:
+    """Each tree's runs summed up (the medians of their figures, their errors added) and the budget's
+    verdict: no error, and the new tree's p95 within +15 % of the base's."""
+    trees = {}
+    for label in TREES:
+        mine = [run for run in runs if run["tree"] == label]
+        trees[label] = {
+            "runs": len(mine),
+            "errors": sum(run["errors"] for run in mine),
+            **{
+                key: round(statistics.median(run[key] for run in mine), 1)
+                for key in ("p50_ms", "p95_ms", "requests_per_second")
+            },
+        }
+    verdict = budget.load_verdict(
+        [run["p95_ms"] for run in runs if run["tree"] == "base"],
+        [run["p95_ms"] for run in runs if run["tree"] == "new"],
+        errors=sum(run["errors"] for run in runs),
+    )
+    return {"trees": trees, "allowed_p95_ms": round(verdict.allowed_ms, 1), "met": verdict.met}
+
+
+def _compare(options: argparse.Namespace, meta: dict) -> list[dict]:
+    """`--base <rev>`: both trees served in turn, `--pairs` times, their order alternated (A B, B A...)."""
+    runs = []
+    with base_tree(options.base) as base:
+        trees = {"base": base, "new": Tree(label="new", root=ROOT, python=sys.executable, commit=commit())}
+        for index, order in enumerate(alternation(options.pairs)):
+            for label in order:
+                result = serve_and_load(trees[label], meta, options)
+                runs.append({"tree": label, "pair": index + 1} | result)
+                print(f"  paire {index + 1}, {label} ({trees[label].commit}) : {_line(result)}", flush=True)
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="department")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--duration", type=int, default=60, help="secondes")
+    parser.add_argument("--spawn-rate", type=float, default=10)
+    parser.add_argument("--base", help="Révision git à comparer : les deux arbres servis tour à tour, par paires.")
+    parser.add_argument("--pairs", type=int, default=3, help="Paires de runs avec --base (défaut 3).")
+    options = parser.parse_args()
+
+    url, _admin = bench_database_url(os.environ.get("DATABASE_URL", ""), options.scale)
+    os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": SETTINGS})
+    os.environ.pop("CELERY_BROKER_URL", None)
+    import django
+
+    django.setup()
+    from bench.fill import stored_meta
+
+    meta = stored_meta()
+    if not meta or meta.get("scale") != options.scale:
+        fail(
+            f"la base parcours_bench_{options.scale} n'est pas remplie : "
+            f"lancer d'abord make bench SCALE={options.scale}."
+        )
+    from django.db import connection
+
+    connection.close()  # this process holds no connection while the server is measured
+    command = (
+        f"DATABASE_URL=postgres:///postgres make loadtest SCALE={options.scale} "
+        f"USERS={options.users} DURATION={options.duration}"
+    )
+    common = {
+        "scale": options.scale,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "users": options.users,
+        "duration_seconds": options.duration,
+        "server": f"{WORKERS} workers sync",
+    }
+    if options.base:
+        try:
+            runs = _compare(options, meta)
+        except CompareError as error:
+            fail(str(error), 1)
+        result = common | {
+            "command": f"{command} BASE={options.base}",
+            "base": {"rev": options.base, "commit": next(run["commit"] for run in runs if run["tree"] == "base")},
+            "new": {"commit": commit()},
+            "summary": summary(runs),
+            "runs": runs,
+        }
+        path = RESULTS / f"load-compare-{options.scale}.json"
+        errors = result["summary"]["trees"]["base"]["errors"] + result["summary"]["trees"]["new"]["errors"]
+        failures = [run["failures"] for run in runs if run["failures"]]
+        exceptions = [line for run in runs for line in run["exceptions"]]
+        for label in TREES:
+            tree = result["summary"]["trees"][label]
+            print(
+                f"{label} : p50 {tree['p50_ms']:.0f} ms, p95 {tree['p95_ms']:.0f} ms, "
+                f"{tree['requests_per_second']:.1f} requêtes/s (médianes de {tree['runs']} runs), "
+                f"{tree['errors']} erreur(s)"
+            )
+        print(
+            f"Budget du test de charge (p95 ≤ {result['summary']['allowed_p95_ms']:.0f} ms, aucune erreur) : "
+            f"{budget.MET if result['summary']['met'] else budget.MISSED}."
+        )
+    else:
+        result = common | {
+            "command": command,
+            **serve_and_load(Tree(label="new", root=ROOT, python=sys.executable, commit=commit()), meta, options),
+        }
+        path = RESULTS / f"load-{options.scale}.json"
+        errors, failures, exceptions = result["errors"], [result["failures"]], result["exceptions"]
+        print(_line(result))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"Résultats : {path.relative_to(ROOT)}")
     if options.scale == "department":
         from bench.report import write_docs
 
         write_docs()
-    if result["errors"]:
-        print(failures, *result["exceptions"], sep="\n", file=sys.stderr)
+    if errors:
+        print(*failures, *exceptions, sep="\n", file=sys.stderr)
         sys.exit(1)
 
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from bench.probe import Rollback, counted
+
 # Statements every page pays, whatever it shows (not part of its floor).
 INFRASTRUCTURE = (
     re.compile(r'^(SELECT|UPDATE|INSERT INTO|DELETE FROM) "django_session"'),
@@ -41,12 +43,7 @@ INFRASTRUCTURE = (
     re.compile(r'^INSERT INTO "casework_auditevent"'),
     re.compile(r"^SELECT .*pg_advisory_xact_lock"),
 )
-BOOKKEEPING = re.compile(r"^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT|BEGIN|COMMIT|ROLLBACK)\b")
 CURSOR = re.compile(r'^DECLARE "[^"]+" NO SCROLL CURSOR (WITH(OUT)? HOLD )?FOR ', re.IGNORECASE)
-
-
-class Rollback(Exception):
-    pass
 
 
 @dataclass
@@ -90,11 +87,6 @@ class Result:
             "slowest_ms": round(self.slowest_ms, 2),
             "slowest_sql": self.slowest_sql[:400],
         }
-
-
-def counted(captured: list[dict]) -> list[str]:
-    """The statements a request sent, without transaction bookkeeping."""
-    return [query["sql"] for query in captured if not BOOKKEEPING.match(query["sql"])]
 
 
 def essential(statements: list[str]) -> list[str]:

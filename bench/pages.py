@@ -1,12 +1,13 @@
 """The pages the benchmark measures, for the personas of the filled database (bench/fill.py)."""
 
 import datetime
+import functools
 
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from bench import probe
 from bench.measure import Page, Result, measure
 from casework.models import Note, Step
 from casework.permissions import visible_beneficiaries
@@ -17,12 +18,6 @@ SAME_QUERIES = [
     ("liste.responsable.premiere", "liste.responsable.profonde"),
     ("liste.referent.premiere", "liste.referent.filtres"),
 ]
-
-
-def _client(username: str) -> Client:
-    client = Client()
-    client.force_login(User.objects.get(username=username))
-    return client
 
 
 def _other_files(username: str, big_file: str) -> tuple[str, str, str]:
@@ -42,13 +37,24 @@ def _other_files(username: str, big_file: str) -> tuple[str, str, str]:
     return str(read), last_name, str(written)
 
 
-def _remove_written(public_id: str, since: datetime.datetime) -> None:
-    """The steps and notes the writing pages added (each run leaves the file as it found it)."""
-    Step.objects.filter(beneficiary__public_id=public_id, created_at__gte=since).delete()
-    Note.objects.filter(beneficiary__public_id=public_id, created_at__gte=since).delete()
+def _page(name, persona, description, client, path, data=None, *, method="get", ok=(200,), writes=False) -> dict:
+    return {
+        "name": name,
+        "persona": persona,
+        "description": description,
+        "client": client,
+        "method": method,
+        "path": path,
+        "data": data or {},
+        "ok": list(ok),
+        "writes": writes,
+    }
 
 
-def measure_all(meta: dict, *, reps: int) -> list[Result]:
+def plan(meta: dict) -> dict:
+    """The pages to measure as plain data (bench/probe.py requests them): the clients, each a persona's
+    username and what its session needs; the pages, each a client, a method, a path and its parameters.
+    Plain paths, not URL names, so that another tree (`make bench BASE=<rev>`) can request them too."""
     personas = meta["personas"] if "personas" in meta else meta
     referent, supervisor, team, auditor = (
         personas["referent"],
@@ -61,13 +67,19 @@ def measure_all(meta: dict, *, reps: int) -> list[Result]:
     caseload = reverse("casework:caseload")
     search = reverse("casework:caseload_search")
     filters = dict(meta["filters"])
-    referent_client, supervisor_client = _client(referent), _client(supervisor)
-    # The search term lives in the session (never in a URL): the search pages have clients of their own,
-    # since the pages are requested in turn (bench.measure).
-    referent_search, supervisor_search = _client(referent), _client(supervisor)
-    referent_search.post(search, {"q": referent_term})
-    supervisor_search.post(search, {"q": meta["search_term"]["term"]})
-    team_client, auditor_client = _client(team), _client(auditor)
+    clients = {
+        "referent": {"username": referent},
+        "supervisor10": {"username": supervisor},
+        # The search term lives in the session (never in a URL): the search pages have clients of their own,
+        # since the pages are requested in turn (bench.measure).
+        "referent_search": {"username": referent, "session": {"path": search, "data": {"q": referent_term}}},
+        "supervisor10_search": {
+            "username": supervisor,
+            "session": {"path": search, "data": {"q": meta["search_term"]["term"]}},
+        },
+        "supervisor_team": {"username": team},
+        "auditor": {"username": auditor},
+    }
     deep = {"page": meta["deep_page"]}
     today = timezone.localdate().isoformat()
     step = {"kind": "training", "date": today, "status": "done", "outcome": "Inscrite au CACES."}
@@ -80,119 +92,147 @@ def measure_all(meta: dict, *, reps: int) -> list[Result]:
     pages = [
         # What every page pays before showing anything (session, user and memberships, the header's unread
         # count, the base template): the home page, which reads no file (docs/performance.md, "Le socle").
-        Page(
-            "accueil",
-            "referent",
-            "Accueil, sans données (le socle de toute page)",
-            lambda: referent_client.get(reverse("home")),
-        ),
+        _page("accueil", "referent", "Accueil, sans données (le socle de toute page)", "referent", reverse("home")),
         # The caseload of a referent (the files they follow) and of a supervisor of 10 structures (all).
-        Page(
-            "liste.referent.premiere", "referent", "Mes dossiers, première page", lambda: referent_client.get(caseload)
+        _page("liste.referent.premiere", "referent", "Mes dossiers, première page", "referent", caseload),
+        _page(
+            "liste.referent.filtres", "referent", "Mes dossiers, trois filtres combinés", "referent", caseload, filters
         ),
-        Page(
-            "liste.referent.filtres",
-            "referent",
-            "Mes dossiers, trois filtres combinés",
-            lambda: referent_client.get(caseload, filters),
-        ),
-        Page(
-            "liste.referent.recherche",
-            "referent",
-            "Mes dossiers, recherche d'un nom",
-            lambda: referent_search.get(caseload),
-        ),
-        Page(
+        _page("liste.referent.recherche", "referent", "Mes dossiers, recherche d'un nom", "referent_search", caseload),
+        _page(
             "liste.responsable.premiere",
             "supervisor10",
             "Dossiers de 10 structures, première page",
-            lambda: supervisor_client.get(caseload),
+            "supervisor10",
+            caseload,
         ),
-        Page(
+        _page(
             "liste.responsable.profonde",
             "supervisor10",
             f"Dossiers de 10 structures, page {meta['deep_page']}",
-            lambda: supervisor_client.get(caseload, deep),
+            "supervisor10",
+            caseload,
+            deep,
         ),
-        Page(
+        _page(
             "liste.responsable.filtres",
             "supervisor10",
             "Dossiers de 10 structures, trois filtres combinés",
-            lambda: supervisor_client.get(caseload, filters),
+            "supervisor10",
+            caseload,
+            filters,
         ),
-        Page(
+        _page(
             "liste.responsable.recherche",
             "supervisor10",
             "Dossiers de 10 structures, recherche d'un nom",
-            lambda: supervisor_search.get(caseload),
+            "supervisor10_search",
+            caseload,
         ),
         # The file page: 500 events on the timeline, and an ordinary file.
-        Page(
+        _page(
             "fichier.gros",
             "referent",
             "Page d'un dossier de 500 événements",
-            lambda: referent_client.get(reverse("casework:file_detail", args=[big_file])),
+            "referent",
+            reverse("casework:file_detail", args=[big_file]),
         ),
-        Page(
+        _page(
             "fichier.moyen",
             "referent",
             "Page d'un dossier ordinaire",
-            lambda: referent_client.get(reverse("casework:file_detail", args=[ordinary_file])),
+            "referent",
+            reverse("casework:file_detail", args=[ordinary_file]),
         ),
         # Writing: a step, a note, on another file than the ones read (each request adds one, the captured
         # one is rolled back, and the others are removed once measured).
-        Page(
+        _page(
             "ecriture.etape",
             "referent",
             "Enregistrer une étape",
-            lambda: referent_client.post(reverse("casework:step_create", args=[written_file]), step),
+            "referent",
+            reverse("casework:step_create", args=[written_file]),
+            step,
+            method="post",
             ok=(302,),
             writes=True,
         ),
-        Page(
+        _page(
             "ecriture.note",
             "referent",
             "Ajouter une note",
-            lambda: referent_client.post(reverse("casework:note_create", args=[written_file]), note),
+            "referent",
+            reverse("casework:note_create", args=[written_file]),
+            note,
+            method="post",
             ok=(302,),
             writes=True,
         ),
-        # The supervisor's dashboard for 40 referents.
-        Page(
+        # The supervisor's dashboard for 40 referents, and their alerts, most overdue first.
+        _page(
             "tableau.equipe",
             "supervisor_team",
             "Tableau de bord de 40 référents",
-            lambda: team_client.get(reverse("team:dashboard")),
+            "supervisor_team",
+            reverse("team:dashboard"),
         ),
-        # Their alerts, most overdue first (not one of issue 8's target pages; measured to follow it).
-        Page(
+        _page(
             "alertes.equipe",
             "supervisor_team",
             "Alertes de l'équipe de 40 référents, première page",
-            lambda: team_client.get(reverse("team:alerts")),
+            "supervisor_team",
+            reverse("team:alerts"),
         ),
         # The auditor's search of the trail: the newest events, one person over a month, the people of one
         # structure (the referent's), from its name in each event.
-        Page("audit.recherche", "auditor", "Journal d'audit, derniers événements", lambda: auditor_client.get(events)),
-        Page(
+        _page("audit.recherche", "auditor", "Journal d'audit, derniers événements", "auditor", events),
+        _page(
             "audit.recherche.filtree",
             "auditor",
             "Journal d'audit, une personne sur 30 jours",
-            lambda: auditor_client.get(events, month),
+            "auditor",
+            events,
+            month,
         ),
-        Page(
+        _page(
             "audit.recherche.structure",
             "auditor",
             "Journal d'audit, les personnes d'une structure",
-            lambda: auditor_client.get(events, {"structure": structure}),
+            "auditor",
+            events,
+            {"structure": structure},
         ),
+    ]
+    return {"clients": clients, "pages": pages, "written_file": written_file}
+
+
+def remove_written(plan: dict, since: datetime.datetime) -> None:
+    """The steps and notes the writing pages added (each run leaves the file as it found it)."""
+    Step.objects.filter(beneficiary__public_id=plan["written_file"], created_at__gte=since).delete()
+    Note.objects.filter(beneficiary__public_id=plan["written_file"], created_at__gte=since).delete()
+
+
+def measure_all(meta: dict, *, reps: int) -> list[Result]:
+    """This tree's pages, measured in this process (bench/measure.py)."""
+    pages_plan = plan(meta)
+    clients = probe.make_clients(pages_plan["clients"])
+    pages = [
+        Page(
+            spec["name"],
+            spec["persona"],
+            spec["description"],
+            functools.partial(probe.send, clients, spec),
+            ok=tuple(spec["ok"]),
+            writes=spec["writes"],
+        )
+        for spec in pages_plan["pages"]
     ]
     print(f"Pages : {len(pages)}, {reps} requêtes de chacune, à tour de rôle…", flush=True)
     writing_started = timezone.now()
     try:
         results = measure(pages, reps=reps)
     finally:
-        _remove_written(written_file, writing_started)
+        remove_written(pages_plan, writing_started)
     for result in results:
         print(
             f"  {result.name} ({result.persona}) : médiane {result.median_ms:.1f} ms, p95 {result.p95_ms:.1f} ms, "

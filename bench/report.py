@@ -1,10 +1,13 @@
 """The benchmark's report: the table printed at the end of a run, the checks, and the generated part
-of docs/performance.md (tables of every scale in bench/results/, targets, growth chart)."""
+of docs/performance.md (the budget's verdicts from the comparisons of bench/results/compare-<scale>.json
+and load-compare-<scale>.json, the tables of every scale in bench/results/, the growth chart)."""
 
 import json
 import math
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from bench import budget
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -14,17 +17,6 @@ START, END = "<!-- bench:start (bench/report.py writes this part) -->", "<!-- be
 SCALE_ORDER = ["small", "department", "national"]
 FILES = {"small": 10_000, "department": 100_000, "national": 1_000_000}
 
-# Issue 8's targets (department scale).
-MAX_QUERIES = 12
-MAX_MEDIAN_MS = 50
-MAX_FLOOR_RATIO = 3
-TARGET_PAGES = ("liste.", "fichier.", "tableau.")
-DEEP_PAIR = ("liste.responsable.premiere", "liste.responsable.profonde")
-MIN_COPY_RATIO = 0.5
-MAX_EXPORT_MIB = 200
-MAX_IMPORT_SECONDS = 60
-MAX_GROWTH = 2
-LOAD_P95_MS = 250
 # The page whose time every page's contains (docs/performance.md, "The base of every page").
 BASE_PAGE = "accueil"
 # Pages drawn on the growth chart.
@@ -45,6 +37,11 @@ def load(scale: str) -> dict | None:
 
 def load_test() -> dict | None:
     path = RESULTS / "load-department.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def load_named(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -103,124 +100,6 @@ def rest_ms(page: dict, base: float | None) -> float | None:
     if base is None or page["name"] == BASE_PAGE:
         return None
     return page["median_ms"] - page["floor_ms"] - base
-
-
-def _parts(page: dict, base: float | None) -> str:
-    """A missed page target's reading: its floor, the base, and what is left."""
-    floor = page["floor_ms"]
-    if base is None:
-        return f"plancher {_ms(floor)} ms"
-    return (
-        f"plancher {_ms(floor)} ms + socle {_ms(base)} ms = {_ms(floor + base)} ms ; "
-        f"le reste {_ms(rest_ms(page, base))} ms"
-    )
-
-
-def targets(report: dict, small: dict | None, load: dict | None) -> list[tuple[str, str, str, str]]:
-    """(target, measured, met/missed, what limits it) for a department-scale report. The last is given for
-    a missed page target only, from the figures of the run: the page's floor, the base every page pays
-    (`accueil`), what is left (the page's own Python); the floors' growth for the growth target."""
-    rows = []
-    pages = {page["name"]: page for page in report["pages"]}
-    base = base_ms(report)
-    for page in report["pages"]:
-        if not page["name"].startswith(TARGET_PAGES):
-            continue
-        ok = page["queries"] <= MAX_QUERIES
-        rows.append(
-            (f"{page['name']} : ≤ {MAX_QUERIES} requêtes", str(page["queries"]), "atteint" if ok else "manqué", "")
-        )
-        ok = page["median_ms"] <= MAX_MEDIAN_MS
-        rows.append(
-            (
-                f"{page['name']} : médiane ≤ {MAX_MEDIAN_MS} ms",
-                f"{_ms(page['median_ms'])} ms",
-                "atteint" if ok else "manqué",
-                "" if ok else _parts(page, base),
-            )
-        )
-        if page["ratio"] is not None:
-            ok = page["ratio"] <= MAX_FLOOR_RATIO
-            rows.append(
-                (
-                    f"{page['name']} : ≤ {MAX_FLOOR_RATIO} × le plancher",
-                    f"{_ms(page['ratio'])} ×",
-                    "atteint" if ok else "manqué",
-                    "" if ok else _parts(page, base),
-                )
-            )
-    first, deep = (pages.get(name) for name in DEEP_PAIR)
-    if first and deep:
-        factor = deep["median_ms"] / first["median_ms"]
-        ok = factor <= 2
-        limit = "" if ok else f"planchers {_ms(first['floor_ms'])} → {_ms(deep['floor_ms'])} ms"
-        rows.append(("page profonde ≤ 2 × la première", f"{_ms(factor)} ×", "atteint" if ok else "manqué", limit))
-    if small:
-        before = {page["name"]: page for page in small["pages"]}
-        worst = max(
-            (page["median_ms"] / before[page["name"]]["median_ms"], page["name"])
-            for page in report["pages"]
-            if page["name"] in before and page["name"].startswith(TARGET_PAGES)
-        )
-        ok = worst[0] < MAX_GROWTH
-        limit = ""
-        if not ok:
-            floors = before[worst[1]]["floor_ms"], pages[worst[1]]["floor_ms"]
-            growth = f" ({_ms(floors[1] / floors[0])} ×)" if floors[0] else ""
-            limit = f"plancher {_ms(floors[0])} → {_ms(floors[1])} ms{growth}"
-        rows.append(
-            (
-                f"croissance de 10 000 à 100 000 dossiers < {MAX_GROWTH} × (pire page)",
-                f"{_ms(worst[0])} × ({worst[1]})",
-                "atteint" if ok else "manqué",
-                limit,
-            )
-        )
-    jobs = report.get("jobs", {})
-    if "export" in jobs:
-        export = jobs["export"]
-        ok = export["copy_ratio"] >= MIN_COPY_RATIO
-        rows.append(
-            (
-                "export : ≥ la moitié du débit de COPY",
-                f"{_ms(export['copy_ratio'] * 100)} %",
-                "atteint" if ok else "manqué",
-                "",
-            )
-        )
-        ok = export["peak_mib"] < MAX_EXPORT_MIB
-        rows.append(
-            (
-                f"export : mémoire < {MAX_EXPORT_MIB} Mo",
-                f"{_ms(export['peak_mib'])} Mio",
-                "atteint" if ok else "manqué",
-                "",
-            )
-        )
-    if "import" in jobs:
-        imported = jobs["import"]
-        ok = imported["seconds"] < MAX_IMPORT_SECONDS
-        rows.append(
-            (
-                f"import de {_int(imported['rows'])} lignes < {MAX_IMPORT_SECONDS} s",
-                f"{_ms(imported['seconds'])} s",
-                "atteint" if ok else "manqué",
-                "",
-            )
-        )
-    if load:
-        ok = load["errors"] == 0
-        rows.append(("test de charge : aucune erreur", str(load["errors"]), "atteint" if ok else "manqué", ""))
-        ok = load["p95_ms"] <= LOAD_P95_MS
-        rows.append(
-            (
-                f"test de charge : p95 ≤ {LOAD_P95_MS} ms",
-                f"{_ms(load['p95_ms'])} ms",
-                "atteint" if ok else "manqué",
-                "",
-            )
-        )
-    return rows
 
 
 def _scale_section(report: dict) -> list[str]:
@@ -297,6 +176,114 @@ def _load_section(load: dict) -> list[str]:
         lines.append(
             f"| {row['name']} | {_int(row['requests'])} | {row['errors']} | {_ms(row['p50_ms'])} ms | "
             f"{_ms(row['p95_ms'])} ms | {_ms(row['p99_ms'])} ms |"
+        )
+    return lines + [""]
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}".replace(".", ",")
+
+
+def _verdict(met: bool) -> str:
+    return budget.MET if met else f"**{budget.MISSED}**"
+
+
+def _allowed(row: dict) -> str:
+    if row["rule"] == "borne":
+        return f"≤ {_ms(row['allowed_ms'])} ms (borne)"
+    return f"≤ {_ms(row['allowed_ms'])} ms (+{round(budget.MAX_SLOWDOWN * 100)} %)"
+
+
+def job_verdicts(jobs: dict) -> list[tuple[str, str, bool]]:
+    """(rule, measured, met) for the jobs of a run, against the budget's absolute figures."""
+    rows = []
+    if "export" in jobs:
+        export = jobs["export"]
+        rows.append(
+            (
+                f"export : ≥ {_ms(budget.MIN_COPY_RATIO * 100)} % du débit de COPY",
+                f"{_ms(export['copy_ratio'] * 100)} %",
+                budget.export_met(export["copy_ratio"]),
+            )
+        )
+    if "import" in jobs:
+        imported = jobs["import"]
+        allowed = budget.MAX_IMPORT_SECONDS * imported["rows"] / budget.IMPORT_ROWS
+        rows.append(
+            (
+                f"import de {_int(imported['rows'])} lignes < {_ms(allowed)} s",
+                f"{_ms(imported['seconds'])} s",
+                budget.import_met(imported["rows"], imported["seconds"]),
+            )
+        )
+    return rows
+
+
+def compare_section(report: dict) -> list[str]:
+    """A comparison's table (bench/compare.py): each page's medians in both trees and the budget's verdict."""
+    base, new = report["base"], report["new"]
+    missed = [row["name"] for row in report["pages"] if not row["met"]]
+    machine = report["machine"]
+    lines = [
+        f"### Budget : `{new['commit']}` contre `{base['commit']}` (échelle `{report['scale']}`)",
+        "",
+        f"Commande : `{report['command']}` — {report['date']}, {report['warm']} tours de chauffe puis "
+        f"{report['reps']} tours ; à chaque tour, chaque arbre demande une fois chaque page, l'un après l'autre, "
+        f"et l'ordre des arbres s'inverse d'un tour à l'autre ; durée totale {report['duration_seconds']} s.",
+        "",
+        f"Machine : {machine['cpu']}, {machine['cores']} cœurs, {machine['memory_gib']} Gio ; PostgreSQL "
+        f"{machine['postgresql']} ; Python {machine['python']} ; Django {new['django']} (base {base['django']}).",
+        "",
+    ]
+    if report["scale"] != budget.SCALE:
+        lines += [f"Le budget vaut à l'échelle `{budget.SCALE}` : ici, les verdicts sont indicatifs.", ""]
+    lines += [
+        f"Pages : **{'budget tenu' if not missed else 'budget dépassé : ' + ', '.join(missed)}**.",
+        "",
+        f"| Page | Médiane `{base['commit']}` | Médiane `{new['commit']}` | Rapport | Permis | Budget | Requêtes |",
+        "|---|--:|--:|--:|--:|---|--:|",
+    ]
+    for row in report["pages"]:
+        lines.append(
+            f"| {row['description']} (`{row['name']}`) | {_ms(row['base']['median_ms'])} ms | "
+            f"{_ms(row['new']['median_ms'])} ms | {_ratio(row['ratio'])} × | {_allowed(row)} | "
+            f"{_verdict(row['met'])} | {row['base']['queries']} → {row['new']['queries']} |"
+        )
+    jobs = job_verdicts(report.get("jobs", {}))
+    if jobs:
+        lines += ["", f"Tâches (celles de `{new['commit']}`) :", "", "| Règle | Mesuré | Budget |", "|---|--:|---|"]
+        lines += [f"| {rule} | {measured} | {_verdict(met)} |" for rule, measured, met in jobs]
+    return lines + [""]
+
+
+def load_compare_section(load: dict) -> list[str]:
+    """A load test's alternated runs of both trees (bench/load.py --base) and the budget's verdict."""
+    base, new, summary = load["base"], load["new"], load["summary"]
+    lines = [
+        f"### Test de charge : `{new['commit']}` contre `{base['commit']}` (échelle `{load['scale']}`)",
+        "",
+        f"Commande : `{load['command']}` — {load['date']} : {load['users']} utilisateurs simulés pendant "
+        f"{load['duration_seconds']} s par run, gunicorn ({load['server']}) sur 127.0.0.1, les deux arbres servis "
+        "tour à tour par paires dont l'ordre s'inverse.",
+        "",
+        f"Budget (aucune erreur, p95 ≤ {_ms(summary['allowed_p95_ms'])} ms, +"
+        f"{round(budget.LOAD_MAX_SLOWDOWN * 100)} % de la base) : {_verdict(summary['met'])}.",
+        "",
+        "| Arbre | Runs | p50 | p95 | Requêtes/s | Erreurs |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for label in ("base", "new"):
+        tree = summary["trees"][label]
+        commit = (base if label == "base" else new)["commit"]
+        lines.append(
+            f"| `{commit}` (médianes) | {tree['runs']} | {_ms(tree['p50_ms'])} ms | {_ms(tree['p95_ms'])} ms | "
+            f"{_ms(tree['requests_per_second'])} | {tree['errors']} |"
+        )
+    lines += ["", "| Paire | Arbre | p50 | p95 | Requêtes/s | Erreurs |", "|--:|---|--:|--:|--:|--:|"]
+    for run in load["runs"]:
+        lines.append(
+            f"| {run['pair']} | `{run['commit']}` | {_ms(run['p50_ms'])} ms | {_ms(run['p95_ms'])} ms | "
+            f"{_ms(run['requests_per_second'])} | {run['errors']} |"
         )
     return lines + [""]
 
@@ -390,23 +377,11 @@ def generated() -> str:
     reports = [report for scale in SCALE_ORDER if (report := load(scale))]
     load_result = load_test()
     lines = [START, ""]
-    department = load("department")
-    if department:
-        lines += [
-            "### Objectifs (échelle `department`)",
-            "",
-            "Pour un objectif de page manqué : son plancher, le socle de toute page (`accueil`) et le reste (le "
-            "Python de la page : l'ORM qui construit et compile ses requêtes, ses objets, ses gabarits) ; pour "
-            "la croissance, celle du plancher de la page.",
-            "",
-            "| Objectif | Mesuré | | Ce qui le limite |",
-            "|---|--:|---|---|",
-        ]
-        lines += [
-            f"| {target} | {measured} | {state} | {limit} |"
-            for target, measured, state, limit in targets(department, load("small"), load_result)
-        ]
-        lines.append("")
+    for scale in SCALE_ORDER:
+        if comparison := load_named(f"compare-{scale}"):
+            lines += compare_section(comparison)
+        if load_comparison := load_named(f"load-compare-{scale}"):
+            lines += load_compare_section(load_comparison)
     if len(reports) > 1:
         lines += [
             "### Croissance",

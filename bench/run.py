@@ -11,6 +11,11 @@
 3. Writes bench/results/<scale>.json and the tables and chart of docs/performance.md (bench/report.py).
 4. Fails (exit 1) when a page's statement count depends on the data: the same page for a small and a
    large caseload or file, and the same page at another scale whose results are in bench/results/.
+
+With `BASE=<rev>` (`--base`), step 2 measures this tree's pages and those of the commit <rev>, their
+requests alternated on the same fill (bench/compare.py), without floors; the jobs are this tree's. The
+results go to bench/results/compare-<scale>.json and docs/performance.md, with the budget's verdict on each
+page (bench/budget.py); step 4 checks this tree's statement counts.
 """
 
 import argparse
@@ -134,6 +139,10 @@ def main() -> None:
     parser.add_argument("--reps", type=int, help="Répétitions par page (défaut selon l'échelle).")
     parser.add_argument("--skip-jobs", action="store_true", help="Ni export ni import (pages seulement).")
     parser.add_argument("--no-report", action="store_true", help="Ne pas réécrire docs/performance.md.")
+    parser.add_argument(
+        "--base",
+        help="Révision git à laquelle comparer cet arbre, pages alternées dans la même série (bench/compare.py).",
+    )
     parser.add_argument("--child-export", help=argparse.SUPPRESS)
     parser.add_argument("--child-import", help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -163,7 +172,7 @@ def main() -> None:
     print(f"Migration de parcours_bench_{scale}…", flush=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, check=True)  # noqa: S603
     _setup_django()
-    from bench import jobs, pages
+    from bench import pages
     from bench.fill import fill
 
     print(f"Remplissage ({scale})…", flush=True)
@@ -171,29 +180,21 @@ def main() -> None:
     print(f"Données : {json.dumps(meta.get('counts', {}), ensure_ascii=False)}", flush=True)
 
     reps = options.reps or REPS.get(scale, 20)
+    if options.base:
+        _compare(options, meta, reps, started)
+        return
     # As a web worker does once the application is loaded (config/wsgi.py).
     from config.process import settle
 
     settle()
     results = pages.measure_all(meta, reps=reps)
-    job_results = {}
-    if not options.skip_jobs:
-        job_results["export"] = jobs.measure_export(EXPORT_ROWS[scale], child)
-        print(_job_line("export", job_results["export"]), flush=True)
-        job_results["import"] = jobs.measure_import(IMPORT_ROWS[scale], child)
-        print(_job_line("import", job_results["import"]), flush=True)
-
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('server_version'), current_setting('shared_buffers')")
-        server_version, shared_buffers = cursor.fetchone()
+    job_results = {} if options.skip_jobs else _jobs(scale)
     report = {
         "scale": scale,
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "date": _now(),
         "commit": commit(),
         "command": f"DATABASE_URL=postgres:///postgres make bench SCALE={scale}",
-        "machine": machine() | {"postgresql": server_version, "shared_buffers": shared_buffers},
+        "machine": _machine_and_server(),
         "data": meta.get("counts", {}),
         "fill_seconds": meta.get("duration_seconds"),
         "reps": reps,
@@ -201,24 +202,119 @@ def main() -> None:
         "jobs": job_results,
         "duration_seconds": round(time.perf_counter() - started, 1),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{scale}.json"
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    path = _write(f"{scale}.json", report)
     print(f"Résultats : {path.relative_to(ROOT)}")
 
-    from bench.report import check_query_counts, print_table, write_docs
+    from bench.report import print_table
 
     print_table(report)
     if not options.no_report and scale != "tiny":
-        write_docs()
-        print("docs/performance.md et docs/performance-growth.svg mis à jour.")
+        _write_docs()
+    _check_query_counts(report)
+    print(f"\nBanc d'essai terminé en {time.perf_counter() - started:.0f} s.")
+
+
+def _compare(options: argparse.Namespace, meta: dict, reps: int, started: float) -> None:
+    """`--base <rev>`: this tree's pages and <rev>'s, alternated (bench/compare.py), then this tree's jobs."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from bench import compare, pages
+
+    scale = options.scale
+    plan = pages.plan(meta)
+    connection.close()  # the parent holds no connection while the trees are measured
+    try:
+        with compare.base_tree(options.base) as base:
+            new = compare.Tree(label="new", root=ROOT, python=sys.executable, commit=commit())
+            print(
+                f"Pages : {len(plan['pages'])}, {compare.WARM} tours de chauffe puis {reps} tours, les arbres "
+                f"alternés : {base.commit} (base, {base.root}) et {new.commit} (nouveau)…",
+                flush=True,
+            )
+            measuring = time.perf_counter()
+            writing_started = timezone.now()
+            try:
+                measured = compare.measure_trees(plan, [base, new], reps=reps)
+            finally:
+                pages.remove_written(plan, writing_started)
+            print(f"Pages mesurées en {time.perf_counter() - measuring:.0f} s.", flush=True)
+    except compare.CompareError as error:
+        fail(str(error), 1)
+    rows = compare.page_rows(plan["pages"], measured)
+    job_results = {} if options.skip_jobs else _jobs(scale)
+    report = {
+        "scale": scale,
+        "date": _now(),
+        "command": f"DATABASE_URL=postgres:///postgres make bench SCALE={scale} BASE={options.base}",
+        "base": {"rev": options.base, "commit": base.commit, "django": measured["base"]["django"]},
+        "new": {"commit": new.commit, "django": measured["new"]["django"]},
+        "machine": _machine_and_server(),
+        "data": meta.get("counts", {}),
+        "warm": compare.WARM,
+        "reps": reps,
+        "pages": rows,
+        "jobs": job_results,
+        "duration_seconds": round(time.perf_counter() - started, 1),
+    }
+    path = _write(f"compare-{scale}.json", report)
+    print(f"Résultats : {path.relative_to(ROOT)}")
+    compare.print_table(rows)
+    missed = [row["name"] for row in rows if not row["met"]]
+    print(f"\nBudget des pages : {'tenu' if not missed else 'dépassé par ' + ', '.join(missed)}.")
+    if not options.no_report and scale != "tiny":
+        _write_docs()
+    _check_query_counts({"scale": scale, "pages": [{"name": row["name"], **row["new"]} for row in rows]})
+    print(f"\nComparaison terminée en {time.perf_counter() - started:.0f} s.")
+
+
+def _jobs(scale: str) -> dict:
+    from bench import jobs
+
+    results = {"export": jobs.measure_export(EXPORT_ROWS[scale], child)}
+    print(_job_line("export", results["export"]), flush=True)
+    results["import"] = jobs.measure_import(IMPORT_ROWS[scale], child)
+    print(_job_line("import", results["import"]), flush=True)
+    return results
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _machine_and_server() -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version'), current_setting('shared_buffers')")
+        server_version, shared_buffers = cursor.fetchone()
+    return machine() | {"postgresql": server_version, "shared_buffers": shared_buffers}
+
+
+def _write(name: str, report: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / name
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def _write_docs() -> None:
+    from bench.report import write_docs
+
+    write_docs()
+    print("docs/performance.md et docs/performance-growth.svg mis à jour.")
+
+
+def _check_query_counts(report: dict) -> None:
+    """Exit 1 when a page's statement count depends on the data (bench/report.py)."""
+    from bench.report import check_query_counts
+
     problems = check_query_counts(report)
     if problems:
         print("\nÉCHEC : le nombre de requêtes dépend des données :", file=sys.stderr)
         for problem in problems:
             print(f"  - {problem}", file=sys.stderr)
         sys.exit(1)
-    print(f"\nBanc d'essai terminé en {time.perf_counter() - started:.0f} s.")
 
 
 def _job_line(name: str, result: dict) -> str:

@@ -7,6 +7,9 @@ skips in CI (DATABASE_URL=postgres:///test there).
 """
 
 import datetime
+import io
+import json
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -19,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Structure, User
 from audit.models import AuditEvent
 from audit.trail import audit_record
+from bench import pages, probe
 from bench.fill import BIG_FILE_ENTRIES, CASELOAD_PAGE_SIZE, PASSWORD, SCALES, TEST_SCALES, FillError, fill
 from casework import models as casework_models
 from casework.models import Beneficiary, Step, search_key
@@ -192,6 +196,24 @@ def test_pages_answer_200_on_the_filled_data(meta, client):
     assert response.context["page_obj"].paginator.count == meta["filters_count"]
     client.force_login(persona(meta, "supervisor_team"))
     assert client.get(reverse("team:dashboard")).status_code == 200
+
+
+def test_every_page_of_the_benchmark_answers_through_the_probe(meta):
+    """bench/pages.py's plan (plain paths and usernames), requested as bench/probe.py does in each tree that
+    `make bench BASE=<rev>` compares: every page answers its status, and its statements are counted."""
+    plan = pages.plan(meta)
+    messages = [{"do": "start", "plan": plan}, {"do": "round"}, {"do": "count"}, {"do": "quit"}]
+    replies = io.StringIO()
+    probe.serve(io.StringIO("".join(json.dumps(message) + "\n" for message in messages)), replies)
+    started, timed, counted = (json.loads(line) for line in replies.getvalue().splitlines())
+    assert Path(started["code"]) == Path(probe.__file__).resolve().parent.parent
+    assert len(timed["times_ms"]) == len(plan["pages"]) == len(counted["queries"])
+    assert all(ms > 0 for ms in timed["times_ms"]) and all(count > 0 for count in counted["queries"])
+    names = [page["name"] for page in plan["pages"]]
+    assert {name for pair in pages.SAME_QUERIES for name in pair} <= set(names)
+    # The writing pages wrote (the counted request was rolled back).
+    written = Beneficiary.objects.get(public_id=plan["written_file"])
+    assert Step.objects.filter(beneficiary=written, outcome="Inscrite au CACES.").count() == 1
 
 
 def test_a_step_can_be_logged_and_an_event_recorded_after_the_fill(meta):

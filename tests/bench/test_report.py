@@ -1,4 +1,5 @@
-"""The benchmark's report and checks (bench/report.py, bench/measure.py): pure functions, no database."""
+"""The benchmark's report and checks (bench/report.py, bench/measure.py): pure functions, no database.
+The comparison's report: tests/bench/test_compare.py."""
 
 import json
 import xml.etree.ElementTree as ET
@@ -80,66 +81,17 @@ def test_a_page_must_send_as_many_statements_at_every_scale(results):
     ]
 
 
-def test_targets_say_met_or_missed_with_the_figure():
+def test_the_rest_is_the_median_less_the_floor_and_the_base_of_the_run():
     department = run_report(
-        "department",
-        [
-            page("accueil", queries=5, median=6, floor=0.5),
-            page("liste.responsable.premiere", queries=11, median=30, floor=12),
-            page("liste.responsable.profonde", queries=11, median=70, floor=40),
-            page("fichier.gros", queries=13, median=45, floor=5),
-            page("audit.recherche", queries=20, median=400, floor=300),
-        ],
-        jobs={
-            "export": {"copy_ratio": 0.62, "peak_mib": 95.0},
-            "import": {"rows": 100_000, "seconds": 61.5},
-        },
+        "department", [page("accueil", median=6, floor=0.5), page("tableau.equipe", median=80, floor=30)]
     )
-    small = run_report(
-        "small",
-        [
-            page("liste.responsable.premiere", median=10),
-            page("liste.responsable.profonde", median=20, floor=8),
-            page("fichier.gros", median=40),
-        ],
-    )
-    load = {"errors": 0, "p95_ms": 180.0}
-    targets = report.targets(department, small, load)
-    rows = {target: (measured, state) for target, measured, state, _ in targets}
-    limits = {target: limit for target, _, _, limit in targets}
-    assert rows["liste.responsable.premiere : ≤ 12 requêtes"] == ("11", "atteint")
-    assert rows["fichier.gros : ≤ 12 requêtes"] == ("13", "manqué")
-    assert rows["fichier.gros : ≤ 3 × le plancher"] == ("9,0 ×", "manqué")
-    assert rows["liste.responsable.profonde : médiane ≤ 50 ms"] == ("70,0 ms", "manqué")
-    assert rows["page profonde ≤ 2 × la première"] == ("2,3 ×", "manqué")
-    # The worst growth from 10,000 to 100,000 files among the target pages.
-    assert rows["croissance de 10 000 à 100 000 dossiers < 2 × (pire page)"] == (
-        "3,5 × (liste.responsable.profonde)",
-        "manqué",
-    )
-    assert rows["export : ≥ la moitié du débit de COPY"] == ("62,0 %", "atteint")
-    assert rows["export : mémoire < 200 Mo"] == ("95,0 Mio", "atteint")
-    assert rows["import de 100\u202f000 lignes < 60 s"] == ("61,5 s", "manqué")
-    assert rows["test de charge : p95 ≤ 250 ms"] == ("180,0 ms", "atteint")
-    # The audit search is measured, not a target page; nor is the base, which reads no data.
-    assert not any(target.startswith(("audit.", "accueil")) for target in rows)
-    # A missed page target says what limits it, from the run's figures: the floor, the base (`accueil`,
-    # 6 ms here), the rest; the growth, the floor's. A met target says nothing.
-    assert limits["liste.responsable.profonde : médiane ≤ 50 ms"] == (
-        "plancher 40,0 ms + socle 6,0 ms = 46,0 ms ; le reste 24,0 ms"
-    )
-    assert limits["fichier.gros : ≤ 3 × le plancher"] == "plancher 5,0 ms + socle 6,0 ms = 11,0 ms ; le reste 34,0 ms"
-    assert limits["croissance de 10 000 à 100 000 dossiers < 2 × (pire page)"] == "plancher 8,0 → 40,0 ms (5,0 ×)"
-    assert limits["page profonde ≤ 2 × la première"] == "planchers 12,0 → 40,0 ms"
-    assert limits["liste.responsable.premiere : médiane ≤ 50 ms"] == ""
-    assert limits["fichier.gros : ≤ 12 requêtes"] == ""
-
-
-def test_a_run_without_the_base_page_reads_the_floor_alone():
-    department = run_report("department", [page("tableau.equipe", median=80, floor=30)])
-    limits = {target: limit for target, _, _, limit in report.targets(department, None, None)}
-    assert limits["tableau.equipe : médiane ≤ 50 ms"] == "plancher 30,0 ms"
-    assert report.rest_ms(department["pages"][0], report.base_ms(department)) is None
+    base = report.base_ms(department)
+    assert base == 6
+    assert report.rest_ms(department["pages"][1], base) == 44
+    assert report.rest_ms(department["pages"][0], base) is None
+    # A run without the base page has no rest.
+    alone = run_report("department", [page("tableau.equipe", median=80, floor=30)])
+    assert report.rest_ms(alone["pages"][0], report.base_ms(alone)) is None
 
 
 def test_the_docs_keep_their_prose_and_get_tables_and_a_chart(results):
@@ -160,7 +112,6 @@ def test_the_docs_keep_their_prose_and_get_tables_and_a_chart(results):
     # The page's rest: its median less its floor and the base (`accueil`) of the run; none for the base.
     assert "| 14,0 ms | 16,8 ms | 9 | 2,0 ms | 7,0 × | 7,0 ms |" in text
     assert "| 5,0 ms | 6,0 ms | 9 | 0,5 ms | 10,0 × | – |" in text
-    assert "| liste.referent.premiere : ≤ 3 × le plancher | 7,0 × | manqué | plancher 2,0 ms + socle 5,0 ms" in text
     assert text.startswith("# Performance\n\nTexte écrit à la main.\n\n")
     assert text.endswith(f"{report.END}\n\nFin.\n")
     assert "ancien" not in text
