@@ -9,8 +9,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from core.db_bundle import BundleTemplate, fetch_bundle
-
 
 class Role(models.TextChoices):
     REFERENT = "referent", "Référent·e insertion"
@@ -37,14 +35,11 @@ class User(AbstractUser):
 
     @cached_property
     def active_memberships(self) -> list["Membership"]:
-        """Memberships in force today, with their structure and its department; cached for the request.
-
-        Every signed-in request reads them: through a statement compiled once per process and prepared on
-        the connection (core.db_bundle.BundleTemplate), which spares the ORM's compilation and the
-        database's planning of the same statement on every request (docs/performance.md)."""
+        """Memberships in force today, with their structure and its department: one query, cached on the
+        user object (the request's user) for the request."""
         if not self.pk:
             return []
-        return fetch_bundle(_ACTIVE_MEMBERSHIPS.bind(self.pk, timezone.localdate()))["memberships"]
+        return list(Membership.objects.active().filter(user=self).select_related("structure__department"))
 
     def has_role(self, role: str) -> bool:
         return any(membership.role == role for membership in self.active_memberships)
@@ -240,12 +235,3 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} – {self.get_role_display()} – {self.structure}"
-
-
-def _active_memberships(user_id: int, day: datetime.date) -> dict[str, models.QuerySet]:
-    return {
-        "memberships": Membership.objects.active(on=day).filter(user=user_id).select_related("structure__department")
-    }
-
-
-_ACTIVE_MEMBERSHIPS = BundleTemplate(_active_memberships)

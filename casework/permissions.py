@@ -28,6 +28,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BooleanField, Exists, Expression, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
@@ -41,7 +42,6 @@ from casework.models import (
     ReferentAssignment,
     Share,
 )
-from core.db_bundle import BundleTemplate, fetch_bundle
 
 VIEW_BENEFICIARY = "view_beneficiary"
 # Roles whose holders may read files when a rule grants it. Auditors (DPO) read the audit trail only.
@@ -230,40 +230,15 @@ def active_covers(*, on: datetime.date | None = None) -> QuerySet[Cover]:
 
 def get_beneficiary_or_404(user: User, public_id: uuid.UUID | str) -> Beneficiary:
     """The file with this public id if the user may read it; 404 otherwise, whether it exists or not. Its
-    referent, structure and end-of-support reason come with it (the pages about a file show them).
-
-    The file is read from `visible_beneficiaries(user)` as it is today, through a statement compiled once
-    per process and shape of the user's rules (`_FILE_LOOKUP`: every page about a file pays this lookup,
-    and building and compiling the scope cost the ORM more than the database takes to run it)."""
+    referent, structure and end-of-support reason come with it (the pages about a file show them)."""
     try:
         public_id = Beneficiary._meta.get_field("public_id").to_python(public_id)
     except (ValidationError, TypeError):
         raise Http404("Dossier introuvable.") from None
-    rules = _todays_rules(user) if user.is_authenticated and user.is_active else None
-    if rules is None or public_id is None:
+    if public_id is None:
         raise Http404("Dossier introuvable.")
-    groups, intake_structures, supervised = rules
-    now = timezone.now()
-    values = (user.pk, groups, intake_structures, supervised, now, timezone.localdate(now), public_id)
-    if isinstance(groups, list) and groups:
-        found = fetch_bundle(_FILE_LOOKUP.bind(*values))["file"]
-    else:  # the groups read in SQL (one was created in this request): no template for that
-        found = list(_file_lookup(*values)["file"])
-    if not found:
-        raise Http404("Dossier introuvable.")
-    return found[0]
-
-
-def _file_lookup(user_id, groups, intake_structures, supervised, now, today, public_id) -> dict[str, QuerySet]:
-    scope = _visible_today(user_id, groups, intake_structures, supervised, now, today)
-    return {
-        "file": scope.filter(public_id=public_id)
-        .select_related("current_referent", "current_structure", "support_end_reason")
-        .order_by()
-    }
-
-
-_FILE_LOOKUP = BundleTemplate(_file_lookup)
+    files = visible_beneficiaries(user).select_related("current_referent", "current_structure", "support_end_reason")
+    return get_object_or_404(files, public_id=public_id)
 
 
 def reads_files(user: User) -> bool:

@@ -16,7 +16,6 @@ from django.db.models import (
 )
 
 from casework.models import Appointment, Beneficiary, Contract, Orientation, search_key
-from core.db_bundle import BundleTemplate, fetch_bundle
 
 
 def with_caseload_data(queryset: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]:
@@ -36,18 +35,10 @@ def caseload_rows(ids: list[int]) -> list[Beneficiary]:
 
     Only the columns the caseload shows are read (`CASELOAD_COLUMNS`): the file's and its referent's
     timestamps would be ~200 datetimes a page to convert for nothing. A column left out and read by the
-    template would cost a query per row, which the caseload's tests of its number of queries catch.
-    The statement is compiled once per process and number of ids (`_CASELOAD_ROWS`)."""
+    template would cost a query per row, which the caseload's tests of its number of queries catch."""
     if not ids:
         return []
-    return fetch_bundle(_CASELOAD_ROWS.bind(ids))["rows"]
-
-
-def _caseload_rows(ids: tuple[int, ...]) -> dict[str, QuerySet[Beneficiary]]:
-    return {"rows": with_caseload_data(Beneficiary.objects.filter(pk__in=ids)).only(*CASELOAD_COLUMNS).order_by("pk")}
-
-
-_CASELOAD_ROWS = BundleTemplate(_caseload_rows)
+    return list(with_caseload_data(Beneficiary.objects.filter(pk__in=ids)).only(*CASELOAD_COLUMNS).order_by("pk"))
 
 
 # What the caseload's rows show (templates/casework/includes/caseload_results.html, views/caseload.py).

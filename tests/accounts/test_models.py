@@ -57,9 +57,9 @@ def test_unknown_role_is_refused():
 
 
 def test_active_memberships_are_todays_with_their_structure_and_department(django_assert_num_queries):
-    """`user.active_memberships` (read through a statement compiled once, core.db_bundle) holds what
-    the queryset of today's memberships holds, in its order, with structure and department loaded; a
-    membership ending today still counts, one starting tomorrow or ended yesterday does not."""
+    """`user.active_memberships` (one query, cached on the user) holds today's memberships, with
+    structure and department loaded; a membership ending today still counts, one starting tomorrow or
+    ended yesterday does not."""
     from tests.accounts.factories import DepartmentFactory
 
     today = timezone.localdate()
@@ -78,4 +78,6 @@ def test_active_memberships_are_todays_with_their_structure_and_department(djang
             (m.pk, m.role, m.structure.name) for m in expected
         ]
         assert [m.structure.department for m in memberships] == [m.structure.department for m in expected]
+    with django_assert_num_queries(0):  # cached for the request
+        assert user.active_memberships is memberships
     assert len(memberships) == 3 and {m.role for m in memberships} == {Role.SUPERVISOR, Role.REFERENT, Role.AUDITOR}

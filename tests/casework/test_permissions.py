@@ -421,8 +421,7 @@ def _users_and_files(world):
 
 
 def test_the_file_lookup_finds_exactly_the_files_of_the_scope(world):
-    """get_beneficiary_or_404 reads the file through a statement compiled once per shape of the user's
-    rules (core.db_bundle.BundleTemplate): for every user and file, it finds the file exactly when
+    """get_beneficiary_or_404: for every user and file, it finds the file exactly when
     visible_beneficiaries holds it, with the file's referent, structure and end-of-support reason loaded."""
     users, files = _users_and_files(world)
     found = 0
@@ -510,8 +509,7 @@ def test_the_files_of_supervised_structures_are_read_without_the_named_grants(wo
 
 
 def test_the_file_page_reads_exactly_the_notes_of_visible_notes(world, notes):
-    """The file page reads the notes through statements compiled once per shape of the user's rules: for
-    every user who may read the file, the same notes as visible_notes, with their recipients."""
+    """For every user who may read the file, the file page reads the same notes as visible_notes."""
     users, _ = _users_and_files(world)
     to_sud = NoteFactory(beneficiary=world.file, author=world.referent, visibility="shared", body="NOTE-SUD")
     to_sud.shared_with_structures.add(world.sud)
