@@ -1,8 +1,8 @@
 """The file page's timeline (everything that happened on a file, newest first) and its summary (where
 the pathway stands today).
 
-Both are built in Python from what `casework.querysets.with_file_page_data` loaded on the file (in one
-statement): no query here, whatever the number of entries. Notes are only those the user may read
+Both are built in Python from what `www.file_page.with_file_page_data` loaded on the file (a constant
+number of queries): no query here, whatever the number of entries. Notes are only those the user may read
 (`beneficiary.readable_notes`), emergency accesses only for those allowed to see them; previous
 versions are those attached to the loaded entries (`entry.revision_list`).
 """
@@ -312,7 +312,7 @@ def previous_versions(entry: PathwayEntry) -> list[PreviousVersion]:
 def _steps(file: Beneficiary) -> list[TimelineItem]:
     return [
         _entry_item("step", step, step.date, step.get_kind_display(), author_structure=step.author_structure)
-        for step in file.steps.all()
+        for step in file.step_list
     ]
 
 
@@ -325,7 +325,7 @@ def _appointments(file: Beneficiary, now: datetime.datetime) -> list[TimelineIte
             appointment.purpose or "Rendez-vous",
             is_future=appointment.scheduled_at > now,
         )
-        for appointment in file.appointments.all()
+        for appointment in file.appointment_list
     ]
 
 
@@ -364,7 +364,7 @@ _NOTE_TITLES = {
 
 def note_item(note: Note) -> TimelineItem:
     """A note as the timeline shows it (also the note's own page, views/file.py: note_detail); the
-    note carries `recipient_labels` and `revision_list` (casework.querysets)."""
+    note carries `recipient_labels` and `revision_list` (www.file_page)."""
     return _entry_item(
         "note",
         note,
@@ -715,7 +715,7 @@ class FilterChoice:
 
 def kind_counts(file: Beneficiary, items: list[TimelineItem]) -> Counter[str]:
     """How many items of each kind the whole timeline holds: the items built, except for the kinds of
-    which the file page read only the newest (`file.timeline_counts`, casework.querysets), counted by
+    which the file page read only the newest (`file.timeline_counts`, www.file_page), counted by
     the database."""
     counts = Counter(item.kind for item in items)
     for kind, count in (getattr(file, "timeline_counts", None) or {}).items():

@@ -707,7 +707,7 @@ def test_the_next_appointment_is_found_beyond_the_newest_entries(world):
         actor=world.referent, entry=withdrawn, beneficiary=world.file, reason="Erreur de saisie", expected_version=1
     )
     file = with_file_page_data(world.referent, Beneficiary.objects.get(pk=world.file.pk), newest=5)
-    assert len(file.appointments.all()) == 5 and file.timeline_counts["appointment"] == 36
+    assert len(file.appointment_list) == 5 and file.timeline_counts["appointment"] == 36
     assert build_summary(file).next_appointment.purpose == "RDV+1"
 
 

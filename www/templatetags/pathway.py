@@ -1,8 +1,7 @@
 """Template helpers for the pathway's write buttons on the file page (`{% load pathway %}`).
 
-They read what the file page has already fetched (casework.querysets.with_file_page_data) and add no
-query per row: at most one query per page, for the pending reorientation request, when it was not
-prefetched.
+They read what the file page has already fetched (www.file_page.with_file_page_data: the file's
+orientations and reorientation requests are prefetched) and add no query.
 """
 
 from django import template
@@ -11,8 +10,6 @@ from casework.models import Orientation, ReorientationRequest
 from casework.services.pathway import may_decide_orientation as _may_decide_orientation
 
 register = template.Library()
-
-PENDING_CACHE = "_pending_reorientation_request"
 
 
 @register.filter
@@ -30,21 +27,11 @@ def orientation_in_force(beneficiary):
 
 @register.filter
 def pending_reorientation(beneficiary):
-    """The reorientation request waiting for a decision on this file, if any."""
-    cache = getattr(beneficiary, "_prefetched_objects_cache", {})
-    if "reorientation_requests" in cache:
-        return next(
-            (r for r in cache["reorientation_requests"] if r.status == ReorientationRequest.Status.PENDING), None
-        )
-    # Asked by several includes of one page: fetched once, kept on the file for the request.
-    if not hasattr(beneficiary, PENDING_CACHE):
-        pending = (
-            ReorientationRequest.objects.filter(beneficiary=beneficiary, status=ReorientationRequest.Status.PENDING)
-            .select_related("proposed_organisme", "requested_by")
-            .first()
-        )
-        setattr(beneficiary, PENDING_CACHE, pending)
-    return getattr(beneficiary, PENDING_CACHE)
+    """The reorientation request waiting for a decision on this file, if any, from its prefetched
+    reorientation requests."""
+    return next(
+        (r for r in beneficiary.reorientation_requests.all() if r.status == ReorientationRequest.Status.PENDING), None
+    )
 
 
 @register.filter

@@ -50,7 +50,7 @@ def _page_number(value: str | None) -> int:
 
 
 class _NewestItems:
-    """The timeline's items, of which only the newest were built (casework.querysets.with_file_page_data
+    """The timeline's items, of which only the newest were built (www.file_page.with_file_page_data
     reads the newest steps, appointments and notes only): as long as the whole timeline, for the
     paginator, and readable as far as the items built reach, which covers every page up to the one asked
     for."""
