@@ -118,14 +118,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Short OLTP queries: PostgreSQL's JIT compiles the permission scope (EXISTS subqueries with a
     # high estimated cost) for longer than it takes to run it (250 ms of a 356 ms count, measured).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
-# The file page's one statement (core.db_bundle) is prepared on its connection, which spares its
-# planning on every request. Turn off behind a pooler that cannot keep prepared statements (PgBouncer in
-# transaction mode before 1.21, or without max_prepared_statements).
-DATABASE_PREPARED_BUNDLES = env_bool("DATABASE_PREPARED_BUNDLES", True)
-if DATABASE_PREPARED_BUNDLES and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # psycopg prepares nothing on a connection without a threshold (Django's default). Django's own cursors
-    # bind on the client and never prepare, whatever the threshold: only the bundle's cursor does.
-    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
