@@ -97,6 +97,13 @@ class BeneficiaryQuerySet(models.QuerySet):
     def in_structures(self, structures):
         return self.filter(current_structure__in=structures)
 
+    def visible_to(self, user):
+        """The files this user may read: the one access rule (casework.permissions.file_access)."""
+        from casework.permissions import file_access  # the rule reads these models
+
+        rule = file_access(user)
+        return self.none() if rule is None else self.filter(rule)
+
 
 class BeneficiaryOrganism(models.TextChoices):
     CAF = "caf", "CAF"

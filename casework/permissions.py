@@ -50,20 +50,8 @@ FILE_READING_ROLES = (Role.REFERENT, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
 INTAKE_ROLES = (Role.REFERENT, Role.SUPERVISOR)
 
 
-def _reading_memberships(user: User, at: datetime.datetime) -> QuerySet[Membership]:
-    return Membership.objects.active(on=timezone.localdate(at)).filter(user=user, role__in=FILE_READING_ROLES)
-
-
 def _not_expired(at: datetime.datetime) -> Q:
     return Q(expires_at__isnull=True) | Q(expires_at__gt=at)
-
-
-def _user_groups(memberships: QuerySet[Membership]) -> QuerySet[Group]:
-    """The groups of the user's structures and of their departments, from today's memberships."""
-    return Group.objects.filter(
-        Q(structure__in=memberships.values("structure"))
-        | Q(department__structures__in=memberships.values("structure"))
-    ).values("pk")
 
 
 def _groups_of(memberships: list[Membership]) -> list[int] | QuerySet[Group]:
@@ -81,36 +69,36 @@ def _groups_of(memberships: list[Membership]) -> list[int] | QuerySet[Group]:
     ).values("pk")
 
 
-def visible_beneficiaries(user: User, *, at: datetime.datetime | None = None) -> QuerySet[Beneficiary]:
-    """Every file this user may read, as one SQL query with no per-row check.
+def file_access(user: User) -> Q | None:
+    """The one rule of who reads which file, as a condition on files; None when the user reads none.
 
-    Compose it with filters, ordering, counts and pagination; never start from
-    Beneficiary.objects in a view.
-
-    The rules are written as two sets, never as a test per file: the supervised structures, and the ids
-    of the files granted by name (guardian rows, the user's or their structures' and departments'
-    groups'), waiting in the intake queue of one of the user's structures, or followed by a referent the
-    user covers, which the database computes once per statement (`id = ANY(ARRAY(...))` on PostgreSQL).
-    A file is visible when its structure is in the first set or its id in the second: two index scans of
-    the file table, however many files the Département holds (docs/performance.md).
+    It is read from the user's memberships of today (`user.active_memberships`, loaded once per request)
+    and written as two sets, never as a test per file: the supervised structures, and the ids of the
+    files granted by name (guardian rows, the user's or their structures' and departments' groups'),
+    waiting in the intake queue of one of the user's structures, or followed by a referent the user
+    covers, which the database computes once per statement (`id = ANY(ARRAY(...))` on PostgreSQL). A file
+    is visible when its structure is in the first set or its id in the second: two index scans of the
+    file table, however many files the Département holds (docs/permissions.md).
     """
     if not (user.is_authenticated and user.is_active):
-        return Beneficiary.objects.none()
-    now = at or timezone.now()
-    if at is None:
-        # Today's memberships are those the request has already loaded (`user.active_memberships`, which
-        # `reads_files` and `supervises` read too): the structures, departments and roles they give are
-        # written as constants, which spares the database (and the ORM) a subquery per rule and gives the
-        # planner the real number of files to expect. A scope at another date reads them in SQL.
-        rules = _todays_rules(user)
-        if rules is None:
-            return Beneficiary.objects.none()
-        return _visible_today(user.pk, *rules, now, timezone.localdate(now))
-    memberships = _reading_memberships(user, now)
-    intake_structures = memberships.filter(role__in=INTAKE_ROLES).values("structure")
-    visible = _granted(user.pk, _user_groups(memberships), intake_structures, now, timezone.localdate(now))
-    supervised = memberships.filter(role=Role.SUPERVISOR).values("structure")
-    return Beneficiary.objects.filter(Exists(memberships), visible | InSubquery("current_structure", supervised))
+        return None
+    reading = [m for m in user.active_memberships if m.role in FILE_READING_ROLES]
+    if not reading:
+        return None
+    now = timezone.now()
+    intake_structures = sorted({m.structure_id for m in reading if m.role in INTAKE_ROLES})
+    supervised = sorted({m.structure_id for m in reading if m.role == Role.SUPERVISOR})
+    visible = _granted(user.pk, _groups_of(reading), intake_structures, now, timezone.localdate(now))
+    if supervised:
+        visible |= Q(current_structure__in=supervised)
+    return visible
+
+
+def visible_beneficiaries(user: User) -> QuerySet[Beneficiary]:
+    """Every file this user may read (`Beneficiary.objects.visible_to(user)`), as one SQL query with no
+    per-row check. Compose it with filters, ordering, counts and pagination; never start from
+    Beneficiary.objects in a view."""
+    return Beneficiary.objects.visible_to(user)
 
 
 def visible_in_structures(user: User, structures: Iterable[Structure]) -> QuerySet[Beneficiary]:
@@ -122,35 +110,12 @@ def visible_in_structures(user: User, structures: Iterable[Structure]) -> QueryS
     other rules grant in those structures are among them, and those in other structures are outside the
     narrowing anyway. Written as the whole scope narrowed, the database would evaluate the named grants
     for nothing and expect a tenth of the files (the structure condition twice, estimated as independent),
-    which made the dashboard ~15 % and the alerts ~30 % slower at department scale (docs/performance.md).
+    which made the dashboard ~15 % and the alerts ~30 % slower at department scale (docs/permissions.md).
     Otherwise (a structure not supervised today), the whole scope narrowed."""
     structure_ids = sorted({structure.pk for structure in structures})
-    rules = _todays_rules(user) if user.is_authenticated and user.is_active else None
-    if rules is not None and set(structure_ids) <= set(rules[2]):
+    if user.is_authenticated and user.is_active and set(structure_ids) <= set(supervised_structure_ids(user)):
         return Beneficiary.objects.filter(current_structure__in=structure_ids)
     return visible_beneficiaries(user).filter(current_structure__in=structure_ids)
-
-
-def _todays_rules(user: User) -> tuple | None:
-    """From today's memberships (loaded once per request): the groups of the user's structures and
-    departments, the structures whose intake queue they see and those they supervise; None when no
-    membership lets the user read files."""
-    reading = [m for m in user.active_memberships if m.role in FILE_READING_ROLES]
-    if not reading:
-        return None
-    return (
-        _groups_of(reading),
-        sorted({m.structure_id for m in reading if m.role in INTAKE_ROLES}),
-        sorted({m.structure_id for m in reading if m.role == Role.SUPERVISOR}),
-    )
-
-
-def _visible_today(user_id, groups, intake_structures, supervised, now, today) -> QuerySet[Beneficiary]:
-    """visible_beneficiaries today, from the rules of `_todays_rules` (constants)."""
-    visible = _granted(user_id, groups, intake_structures, now, today)
-    if supervised:
-        visible |= Q(current_structure__in=supervised)
-    return Beneficiary.objects.filter(visible)
 
 
 def _granted(user_id, groups, intake_structures, now, today) -> "InSubquery":
@@ -504,7 +469,3 @@ def sync_grants(beneficiary_ids: Iterable[int], *, dry_run: bool = False, now: d
         dry_run,
     )
     return drift
-
-
-def sync_beneficiary_grants(beneficiary: Beneficiary) -> GrantDrift:
-    return sync_grants([beneficiary.pk])

@@ -49,3 +49,15 @@ AUDIT_QUERIES = 4
 # What the header of every full page adds: the count of the user's unread notifications
 # (team.context_processors.notifications). htmx partials render no header and do not pay it.
 HEADER_QUERIES = 1
+
+
+@pytest.fixture
+def travel(monkeypatch):
+    """Move Django's clock (`django.utils.timezone.now`, which `localdate` reads too) to a moment:
+    `travel(moment)`. The clock is the one thing outside the app that the rules read."""
+    from django.utils import timezone
+
+    def to(moment):
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+
+    return to
