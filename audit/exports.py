@@ -32,7 +32,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import Case, CharField, F, Func, Max, Q, TextField, Value, When
+from django.db.models import Case, CharField, Expression, F, Func, Max, Q, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils import timezone
 
@@ -272,7 +272,7 @@ class LocalIsoTime(Func):
         super().__init__(expression)
         self.zone = zone
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def as_sql(self, compiler, connection, function=None, template=None, arg_joiner=None, **extra_context):
         column, params = compiler.compile(self.source_expressions[0])
         local = f"({column} AT TIME ZONE %s)"
         minutes = f"(EXTRACT(EPOCH FROM {local} - ({column} AT TIME ZONE 'UTC')) / 60)::int"
@@ -382,7 +382,7 @@ def _copy_statement(events, *, is_csv: bool, after: int, limit: int | None) -> t
         # json.dumps(record, ensure_ascii=False) — '{"id": 1, "date_heure": "…", …}' — built by hand: the
         # keys in HEADER order, values escaped by to_json as json.dumps escapes them; `details` is jsonb's
         # own text, which json.dumps(json.loads(...)) gives back unchanged.
-        parts = []
+        parts: list[Expression] = []
         for name, value in columns.items():
             parts.append(Value(f'{", " if parts else "{"}"{name}": '))
             if name != "details":
@@ -717,7 +717,7 @@ def audit_exports_delete_expired() -> ExpiryResult:
         return result
     paths = [path for path in directory.iterdir() if path.is_file()]
     named = {_public_id_of(path) for path in paths} - {None}
-    known = {
+    known: dict[uuid.UUID | None, tuple[str | None, int]] = {
         public_id: (status, attempts)
         for public_id, status, attempts in AuditExport.objects.filter(public_id__in=named).values_list(
             "public_id", "status", "attempts"

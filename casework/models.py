@@ -63,6 +63,8 @@ class PathwayEntry(TimeStamped):
     )
     withdrawal_reason = models.TextField("motif du retrait", blank=True)
 
+    objects = models.Manager()
+
     class Meta:
         abstract = True
         constraints = [

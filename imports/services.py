@@ -586,9 +586,10 @@ def field_label(name: str) -> str:
     if name == HOUSEHOLD_FIELD:
         return "membres du foyer"
     try:
-        return str(Beneficiary._meta.get_field(name).verbose_name)
+        field = Beneficiary._meta.get_field(name)
     except FieldDoesNotExist:
         return name
+    return str(getattr(field, "verbose_name", name))
 
 
 def field_counts_display(beneficiary_import: BeneficiaryImport) -> list[tuple[str, int]]:

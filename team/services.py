@@ -227,9 +227,10 @@ def cover_cancel(*, actor: User, cover: Cover) -> Cover:
     referents are told; one that had not started simply never will. Only the supervisors of its
     structure may (another cover is a 404 for them: look it up in `visible_covers`)."""
     _check_supervisor(actor)
-    cover = visible_covers(actor).select_for_update(of=("self",)).filter(pk=cover.pk).first()
-    if cover is None:
+    locked = visible_covers(actor).select_for_update(of=("self",)).filter(pk=cover.pk).first()
+    if locked is None:
         raise Http404("Intérim introuvable.")
+    cover = locked
     if cover.cancelled_at is not None:
         return cover
     now = timezone.now()
@@ -357,7 +358,7 @@ def notification_email_send(*, notification_id: int) -> bool:
         )
         if notification is None or not notification.recipient.email or not notification.recipient.is_active:
             return False
-        subject, intro = EMAIL_TEXTS[notification.kind]
+        subject, intro = EMAIL_TEXTS[Notification.Kind(notification.kind)]
         link = site_url(reverse("team:notifications"))
         body = (
             f"Bonjour,\n\n{intro} : {link}\n\n"

@@ -3,6 +3,7 @@ optimistic locking with the `version` column, and the correction and withdrawal 
 previous version kept in `Revision`."""
 
 import datetime
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -14,9 +15,23 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from accounts.models import User
-from casework.models import Beneficiary, Contract, Note, PathwayEntry, Revision
+from casework.models import (
+    Action,
+    Appointment,
+    Beneficiary,
+    Contract,
+    Diagnostic,
+    Note,
+    Objective,
+    PathwayEntry,
+    Revision,
+    Step,
+)
 from casework.permissions import can_change, visible_notes
 from casework.querysets import latest_signed_contract, orientation_in_force
+
+# A kind of pathway entry: a correction or a withdrawal gives back the entry of the kind it was given.
+Entry = TypeVar("Entry", bound=PathwayEntry)
 
 
 class ConcurrentEdit(Exception):
@@ -70,7 +85,7 @@ def beneficiary_refresh_contract_end(*, beneficiary: Beneficiary) -> None:
     files_refresh_contract_end(Beneficiary.objects.filter(pk=beneficiary.pk))
 
 
-def save_versioned(obj: models.Model, *, expected_version: int, fields: list[str]) -> None:
+def save_versioned(obj: PathwayEntry, *, expected_version: int, fields: list[str]) -> None:
     """Save `fields` of obj only if nobody saved it since `expected_version`; bump its version.
 
     A conditional UPDATE ... WHERE version = expected: the second of two concurrent edits changes no
@@ -114,9 +129,11 @@ def can_withdraw(user: User, entry: PathwayEntry, beneficiary: Beneficiary) -> b
 
 def entry_beneficiary_id(entry: PathwayEntry) -> int:
     """The file an entry belongs to (an action hangs off an objective)."""
-    if hasattr(entry, "beneficiary_id"):
+    if isinstance(entry, Action):
+        return entry.objective.beneficiary_id
+    if isinstance(entry, Step | Appointment | Note | Contract | Objective | Diagnostic):
         return entry.beneficiary_id
-    return entry.objective.beneficiary_id
+    raise TypeError(f"{type(entry).__name__} is not an entry of a file.")
 
 
 def _check_belongs(entry: PathwayEntry, beneficiary: Beneficiary) -> None:
@@ -149,8 +166,8 @@ def revision_record(*, entry: PathwayEntry, beneficiary: Beneficiary, action: st
 
 @transaction.atomic
 def entry_correct(
-    *, actor: User, entry: PathwayEntry, beneficiary: Beneficiary, changes: dict, expected_version: int
-) -> PathwayEntry:
+    *, actor: User, entry: Entry, beneficiary: Beneficiary, changes: dict, expected_version: int
+) -> Entry:
     """Correct an entry (its author, within the delay): the previous version is kept, the entry is
     marked corrected. `changes` maps field names to new values (many-to-many fields included)."""
     lock_beneficiary(beneficiary)
@@ -183,8 +200,8 @@ def entry_correct(
 
 @transaction.atomic
 def entry_withdraw(
-    *, actor: User, entry: PathwayEntry, beneficiary: Beneficiary, reason: str, expected_version: int
-) -> PathwayEntry:
+    *, actor: User, entry: Entry, beneficiary: Beneficiary, reason: str, expected_version: int
+) -> Entry:
     """Withdraw a mistaken entry with a reason: it stays, marked withdrawn, with its last version kept."""
     lock_beneficiary(beneficiary)
     current = type(entry).objects.get(pk=entry.pk)

@@ -64,15 +64,17 @@ CANNOT_ACT = "Vous pouvez consulter ce dossier mais pas y consigner d'étape ni 
 
 # kind (as the file page names it) -> model. Every kind here can be withdrawn (common.entry_withdraw);
 # those in CORRECTABLE_KINDS can also be corrected by their author, through the forms of this issue.
-WITHDRAWABLE_KINDS: dict[str, type[PathwayEntry]] = {
+# The kinds of entries written on the file itself, and those that can be withdrawn (an action hangs
+# off an objective).
+FILE_KINDS: dict[str, type[Step | Appointment | Note | Contract | Objective | Diagnostic]] = {
     "step": Step,
     "appointment": Appointment,
     "note": Note,
     "contract": Contract,
     "objective": Objective,
-    "action": Action,
     "diagnostic": Diagnostic,
 }
+WITHDRAWABLE_KINDS: dict[str, type[PathwayEntry]] = {**FILE_KINDS, "action": Action}
 CORRECTABLE_KINDS = ("step", "appointment", "note")
 
 # How the UI names each kind ("l'étape est retirée").
@@ -94,7 +96,7 @@ def file_entries(user: User, beneficiary: Beneficiary, kind: str) -> QuerySet:
         return visible_notes(user, beneficiary)
     if kind == "action":
         return Action.objects.filter(objective__beneficiary=beneficiary)
-    return WITHDRAWABLE_KINDS[kind].objects.filter(beneficiary=beneficiary)
+    return FILE_KINDS[kind].objects.filter(beneficiary=beneficiary)
 
 
 def last_change(entry: PathwayEntry) -> tuple[User | None, datetime.datetime]:

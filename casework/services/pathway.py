@@ -149,7 +149,7 @@ def _contract_errors(
 def _signature_errors(
     *, signed_on: datetime.date | None, end_date: datetime.date, beneficiary_agreed: bool
 ) -> dict[str, str]:
-    errors = {}
+    errors: dict[str, str] = {}
     if signed_on is None:
         return errors
     if signed_on > _today():
@@ -369,7 +369,7 @@ def orientation_decide(
         errors["reason"] = "Indiquez le motif de la décision d'orientation."
     if decided_on > _today():
         errors["decided_on"] = "La date de décision ne peut pas être dans le futur."
-    elif current is not None and decided_on < current.decided_on:
+    elif current is not None and current.decided_on is not None and decided_on < current.decided_on:
         errors["decided_on"] = (
             f"La décision ne peut pas précéder celle de l'orientation en vigueur ({current.decided_on:%d/%m/%Y})."
         )
@@ -424,7 +424,7 @@ def reorientation_request(
     current = orientation_in_force(beneficiary)
     if not reason.strip():
         raise ValidationError({"reason": "Indiquez pourquoi une réorientation est nécessaire."})
-    if (current.track, current.organisme_referent_id) == (track, organisme_referent.pk):
+    if current is not None and (current.track, current.organisme_referent_id) == (track, organisme_referent.pk):
         raise ValidationError("C'est l'orientation en vigueur : proposez un autre parcours ou un autre organisme.")
     request = ReorientationRequest(
         beneficiary=beneficiary,
