@@ -48,6 +48,8 @@ def test_a_note_is_shared_with_people_found_by_typing(page, world, axe_check):
     page.keyboard.press("Enter")  # searches, never sends the form
     sam = page.get_by_role("checkbox", name="Roux Sam – Responsable d'équipe – MDS Nord")
     expect(sam).to_be_visible()
+    # Enter is kept from the form: it does not press the form's first « Rechercher » (the structures').
+    expect(page.locator("#id_shared_with_structures_statut")).to_have_text("")
     chosen = page.get_by_role("list", name="Personnes choisies")
     expect(chosen.get_by_role("checkbox", name="Lefèvre Hélène – Référent·e insertion – MDS Sud")).to_be_checked()
     sam.check()
