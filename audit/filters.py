@@ -25,7 +25,6 @@ from django.utils import timezone
 from accounts.models import Structure, User
 from audit.models import AuditEvent
 from casework.models import Beneficiary
-from core.widgets import FastSelect, ListedFilterChoiceIterator
 
 # How an event's `actor_structures` joins the names of its actor's structures (audit.trail).
 STRUCTURE_SEPARATOR = ", "
@@ -59,10 +58,6 @@ class AuditEventFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
-            if type(field.widget) is forms.Select:
-                # The same HTML, without a template per <option>: a Département's few hundred structures
-                # took ~100 ms to render (docs/performance.md).
-                field.widget = FastSelect(attrs=field.widget.attrs, choices=field.widget.choices)
             if isinstance(field.widget, forms.CheckboxSelectMultiple):
                 field.widget.attrs["class"] = "form-check-input"
             elif isinstance(field.widget, forms.Select):
@@ -114,17 +109,9 @@ class AuditPeriodFilterSet(django_filters.FilterSet):
         return queryset.filter(occurred_at__lt=day_start(value + datetime.timedelta(days=1)))
 
 
-class AuditStructureField(django_filters.fields.ModelChoiceField):
-    iterator = ListedFilterChoiceIterator  # one plain SELECT, not a server-side cursor
-
-
-class AuditStructureFilter(django_filters.ModelChoiceFilter):
-    field_class = AuditStructureField
-
-
 class AuditEventFilterSet(AuditPeriodFilterSet):
     utilisateur = django_filters.CharFilter(label="Utilisateur (identifiant)", method="filter_user", max_length=150)
-    structure = AuditStructureFilter(
+    structure = django_filters.ModelChoiceFilter(
         label="Structure de l'utilisateur",
         # The name is the label and what the filter looks for (Structure.__str__).
         queryset=Structure.objects.only("pk", "name").order_by("name"),

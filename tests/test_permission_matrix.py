@@ -424,6 +424,13 @@ def emergency_form_data(world: World) -> dict:
     }
 
 
+def picker_search(field: str) -> dict:
+    """A picker's search: the field searched and a term (« re » finds the world's referents and supervisors)."""
+    return {"champ": field, f"recherche_{field}": "re"}
+
+
+post_not_allowed = Check("post", signed_in(405))
+
 RULES: dict[str, Rule] = {
     "home": Rule(no_kwargs, (Check("get", signed_in(200)),)),
     "login": Rule(no_kwargs, (Check("get", login_page),)),
@@ -478,6 +485,16 @@ RULES |= {
     "casework:diagnostic_create": Rule(file_kwargs, form_page()),
     "casework:barrier_resolve": Rule(barrier_kwargs, form_page()),
     "casework:support_end": Rule(file_kwargs, form_page()),
+    # The pickers' searches (www/views/pickers.py), for the form they serve: a note's readers for whoever
+    # may write a note, the share's targets for whoever may share. GET only (require_safe: 405 for a POST,
+    # before the file is looked up).
+    "casework:note_recipients_search": Rule(
+        file_kwargs,
+        (Check("get", file_reader(200), data=lambda world: picker_search("shared_with_users")), post_not_allowed),
+    ),
+    "casework:share_target_search": Rule(
+        file_kwargs, (Check("get", file_action(200), data=lambda world: picker_search("person")), post_not_allowed)
+    ),
 }
 
 
@@ -727,6 +744,8 @@ def test_a_file_that_does_not_exist_is_a_404_on_every_url_that_names_one(client,
 
     assert client.get(reverse("casework:file_detail", kwargs={"public_id": unknown})).status_code == 404
     assert client.get(reverse("casework:share_create", kwargs={"public_id": unknown})).status_code == 404
+    for search in ("casework:note_recipients_search", "casework:share_target_search"):
+        assert client.get(reverse(search, kwargs={"public_id": unknown}), {"champ": "person"}).status_code == 404
     ended = reverse("casework:share_end", kwargs={"public_id": unknown, "share_id": w.share.public_id})
     assert client.post(ended).status_code == 404
 

@@ -31,7 +31,6 @@ from casework.querysets import (
     caseload_with_missed_appointment,
     caseload_with_track,
 )
-from core.widgets import FastSelect, ListedFilterChoiceIterator
 from team.deadlines import Deadlines, caseload_with_warning, months_before
 from team.supervision import WARNINGS
 
@@ -189,8 +188,6 @@ def visible_referents(request) -> QuerySet[User]:
 class StructureChoiceField(django_filters.fields.ModelChoiceField):
     """Structures labelled as this user may see them (`Structure.label_for`)."""
 
-    iterator = ListedFilterChoiceIterator
-
     def __init__(self, *args, viewer=None, **kwargs):
         self.viewer = viewer
         super().__init__(*args, **kwargs)
@@ -200,8 +197,6 @@ class StructureChoiceField(django_filters.fields.ModelChoiceField):
 
 
 class ReferentChoiceField(django_filters.fields.ModelChoiceField):
-    iterator = ListedFilterChoiceIterator
-
     def label_from_instance(self, obj):
         return obj.get_full_name() or obj.username
 
@@ -228,9 +223,6 @@ class CaseloadFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
-            if type(field.widget) is forms.Select:
-                # The same HTML, without a template per <option> (a hundred referents, forty structures).
-                field.widget = FastSelect(attrs=field.widget.attrs, choices=field.widget.choices)
             field.widget.attrs["class"] = "form-select form-select-sm"
 
     def full_clean(self):

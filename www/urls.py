@@ -5,7 +5,7 @@ The namespace stays `casework` (the audit trail has recorded these URL names sin
 
 from django.urls import path
 
-from www.views import caseload, emergency, entries, file, pathway, sharing
+from www.views import caseload, emergency, entries, file, pathway, pickers, sharing
 
 app_name = "casework"
 
@@ -21,4 +21,6 @@ urlpatterns = [
     # contracts, orientation, objectives, diagnostic, end of support (views/pathway.py).
     *entries.urlpatterns,
     *pathway.urlpatterns,
+    # The searches of the note and sharing forms' people and structure pickers (views/pickers.py).
+    *pickers.urlpatterns,
 ]

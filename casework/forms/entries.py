@@ -14,12 +14,19 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
-from casework.forms.sharing import DATE_INPUT_FORMATS, LABEL_MEMBERSHIP_FIELDS, LABEL_USER_FIELDS, BootstrapForm
+from casework.forms.pickers import PickerFormMixin, SearchPickerMultiple
+from casework.forms.sharing import (
+    DATE_INPUT_FORMATS,
+    LABEL_MEMBERSHIP_FIELDS,
+    LABEL_USER_FIELDS,
+    PERSON_SEARCH_FIELDS,
+    STRUCTURE_SEARCH_FIELDS,
+    BootstrapForm,
+)
 from casework.models import Appointment, Beneficiary, Note, Step
 from casework.permissions import FILE_READING_ROLES
 from casework.services import entries as services
 from casework.text_checks import HEALTH, IBAN, NIR, Finding, find_personal_data, findings_digest
-from core.widgets import FastSelect, FastSelectMultiple
 
 DATETIME_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 TEXT_MAX_LENGTH = Note.MAX_LENGTH
@@ -187,7 +194,7 @@ class StepForm(EntryForm):
         label="Type d'étape",
         choices=[("", "— Choisir —"), *Step.Kind.choices],
         error_messages={"required": "Choisissez le type d'étape.", "invalid_choice": "Type d'étape inconnu."},
-        widget=FastSelect(attrs={"class": "form-select"}),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
     date = forms.DateField(
         label="Date",
@@ -203,7 +210,7 @@ class StepForm(EntryForm):
         choices=Step.Status.choices,
         initial=Step.Status.DONE,
         error_messages={"required": "Choisissez le statut de l'étape.", "invalid_choice": "Statut inconnu."},
-        widget=FastSelect(attrs={"class": "form-select"}),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
     outcome = _text_field(
         "Résultat (facultatif)",
@@ -250,7 +257,7 @@ class StepStatusForm(VersionedForm):
         label="Nouveau statut",
         choices=Step.Status.choices,
         error_messages={"required": "Choisissez le statut de l'étape.", "invalid_choice": "Statut inconnu."},
-        widget=FastSelect(attrs={"class": "form-select"}),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
     outcome = _text_field(
         "Résultat (facultatif)",
@@ -300,7 +307,7 @@ class AppointmentForm(EntryForm):
         required=False,
         empty_label="— Personne en particulier —",
         error_messages={"invalid_choice": "Choisissez une personne de la liste."},
-        widget=FastSelect(attrs={"class": "form-select"}),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
 
     def __init__(self, *args, actor: User, beneficiary: Beneficiary, **kwargs):
@@ -389,8 +396,9 @@ class AppointmentRecordForm(VersionedForm):
 # --- Notes ---------------------------------------------------------------------------------------
 
 
-class NoteForm(EntryForm):
-    """Write a note (or correct one: NoteCorrectForm), private by default."""
+class NoteForm(PickerFormMixin, EntryForm):
+    """Write a note (or correct one: NoteCorrectForm), private by default. The structures and people it
+    is shared with are searched for (casework.forms.pickers), among the choices their querysets hold."""
 
     checked_fields = ("body",)
     audience = "note"
@@ -434,21 +442,21 @@ class NoteForm(EntryForm):
         queryset=Department.objects.none(),
         required=False,
         error_messages={"invalid_choice": "Choisissez des services de la liste."},
-        widget=FastSelectMultiple(attrs={"class": "form-select", "size": 4}),
+        widget=forms.SelectMultiple(attrs={"class": "form-select", "size": 4}),
     )
     shared_with_structures = forms.ModelMultipleChoiceField(
         label="Structures",
         queryset=Structure.objects.none(),
         required=False,
-        error_messages={"invalid_choice": "Choisissez des structures de la liste."},
-        widget=FastSelectMultiple(attrs={"class": "form-select", "size": 5}),
+        error_messages={"invalid_choice": "Choisissez des structures parmi celles que la recherche propose."},
+        widget=SearchPickerMultiple(search_fields=STRUCTURE_SEARCH_FIELDS, noun="structure", plural="structures"),
     )
     shared_with_users = forms.ModelMultipleChoiceField(
         label="Personnes",
         queryset=User.objects.none(),
         required=False,
-        error_messages={"invalid_choice": "Choisissez des personnes de la liste."},
-        widget=FastSelectMultiple(attrs={"class": "form-select", "size": 5}),
+        error_messages={"invalid_choice": "Choisissez des personnes parmi celles que la recherche propose."},
+        widget=SearchPickerMultiple(search_fields=PERSON_SEARCH_FIELDS, noun="personne", plural="personnes"),
     )
 
     def __init__(self, *args, actor: User, **kwargs):
@@ -473,8 +481,7 @@ class NoteForm(EntryForm):
                     to_attr="reading_memberships",
                 )
             )
-            # The columns of the labels: a few thousand people at a Département's size (their whole rows,
-            # dates and all, were most of the page's time, docs/performance.md).
+            # The columns of the labels: the picker reads the chosen people and twenty results at most.
             .only(*LABEL_USER_FIELDS)
             .order_by("last_name", "first_name", "username")
         )

@@ -33,7 +33,6 @@ from casework.services.pathway import (
     renewal_earliest_start,
     renewal_kind,
 )
-from core.widgets import FastSelect
 
 TEXT_MAX_LENGTH = 5000
 TITLE_MAX_LENGTH = 200
@@ -194,7 +193,7 @@ def organisme_choices(actor: User, beneficiary: Beneficiary) -> forms.ModelChoic
             "required": "Choisissez l'organisme référent.",
             "invalid_choice": "Choisissez un organisme de la liste.",
         },
-        widget=FastSelect(attrs={"class": "form-select"}),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
     field.label_from_instance = lambda structure: f"{structure.label_for(actor)} ({structure.get_kind_display()})"
     return field

@@ -10,8 +10,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
+from casework.forms.pickers import PickerFormMixin, SearchPicker
 from casework.models import allocataire_validator
-from core.widgets import FastSelect
 
 REASON_MAX_LENGTH = 1000
 # Who a file may be shared with, as a person: people who follow files.
@@ -44,6 +44,9 @@ def _date_input() -> forms.DateInput:
 # What the lists of people to share with or address a note to show of each: name, role, structure.
 LABEL_USER_FIELDS = ("pk", "username", "first_name", "last_name")
 LABEL_MEMBERSHIP_FIELDS = ("user_id", "role", "structure__name", "structure__is_sensitive")
+# What their pickers search (casework.forms.pickers): the names a person or a structure is known by.
+PERSON_SEARCH_FIELDS = ("last_name", "first_name", "username")
+STRUCTURE_SEARCH_FIELDS = ("name",)
 
 
 def _reason_field(label: str, help_text: str, required_message: str) -> forms.CharField:
@@ -71,8 +74,9 @@ class ShareTarget(models.TextChoices):
     DEPARTMENT = "department", "Un service du Département"
 
 
-class ShareForm(BootstrapForm):
-    """Share a file with one person, one structure or one department of the Département."""
+class ShareForm(PickerFormMixin, BootstrapForm):
+    """Share a file with one person, one structure or one department of the Département. The person and
+    the structure are searched for (casework.forms.pickers), among the choices their querysets hold."""
 
     # The field of the service's errors that each form field answers for.
     SERVICE_FIELDS = {
@@ -93,22 +97,22 @@ class ShareForm(BootstrapForm):
         label="Personne",
         queryset=User.objects.none(),
         required=False,
-        empty_label="— Choisir une personne —",
-        widget=FastSelect(attrs={"class": "form-select"}),
+        error_messages={"invalid_choice": "Choisissez une personne parmi celles que la recherche propose."},
+        widget=SearchPicker(search_fields=PERSON_SEARCH_FIELDS, noun="personne", plural="personnes"),
     )
     structure = forms.ModelChoiceField(
         label="Structure",
         queryset=Structure.objects.none(),
         required=False,
-        empty_label="— Choisir une structure —",
-        widget=FastSelect(attrs={"class": "form-select"}),
+        error_messages={"invalid_choice": "Choisissez une structure parmi celles que la recherche propose."},
+        widget=SearchPicker(search_fields=STRUCTURE_SEARCH_FIELDS, noun="structure", plural="structures"),
     )
     department = forms.ModelChoiceField(
         label="Service du Département",
         queryset=Department.objects.none(),
         required=False,
         empty_label="— Choisir un service —",
-        widget=FastSelect(attrs={"class": "form-select"}),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
     reason = _reason_field(
         "Motif du partage",
@@ -145,8 +149,7 @@ class ShareForm(BootstrapForm):
                     to_attr="shareable_memberships",
                 )
             )
-            # The columns of the labels: a few thousand people at a Département's size (their whole rows,
-            # dates and all, were most of the page's time, docs/performance.md).
+            # The columns of the labels: the picker reads the chosen people and twenty results at most.
             .only(*LABEL_USER_FIELDS)
             .order_by("last_name", "first_name", "username")
         )

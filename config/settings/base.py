@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Django's widget templates, for FORM_RENDERER below.
+    "django.forms",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "guardian",
@@ -100,6 +102,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render with the project's templates too (casework/pickers/ holds the pickers' templates).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # Database: a SQLite file by default so that `make run` needs nothing installed; PostgreSQL in CI
 # and production through DATABASE_URL (postgres://user:password@host:5432/name).

@@ -38,7 +38,6 @@ from casework.querysets import SUPPORT_ONGOING
 from core.csv import csv_cell
 from core.pagination import counted_page
 from core.paths import path_to
-from core.widgets import FastSelect, ListedModelChoiceIterator
 from team.charts import Series, column_chart, horizontal_bar_chart, month_label
 from team.deadlines import Deadlines
 from team.supervision import (
@@ -179,8 +178,6 @@ def team_dashboard(request):
 
 
 class ReferentChoiceField(forms.ModelChoiceField):
-    iterator = ListedModelChoiceIterator  # one plain SELECT, not a server-side cursor
-
     def label_from_instance(self, obj):
         return _referent_name(obj)
 
@@ -191,7 +188,7 @@ class AlertFilterForm(forms.Form):
     indicateur = forms.ChoiceField(
         label="Alerte",
         required=False,
-        widget=FastSelect,
+        widget=forms.Select,
         error_messages={"invalid_choice": "Ce choix n'est pas valide : choisissez une alerte de la liste."},
     )
     referent = ReferentChoiceField(
@@ -199,13 +196,13 @@ class AlertFilterForm(forms.Form):
         required=False,
         queryset=User.objects.none(),
         empty_label="Tous",
-        widget=FastSelect,
+        widget=forms.Select,
         error_messages={"invalid_choice": "Ce choix n'est pas valide : choisissez une personne de la liste."},
     )
     tri = forms.ChoiceField(
         label="Trier par",
         required=False,
-        widget=FastSelect,
+        widget=forms.Select,
         choices=[(key, label) for key, (label, _) in ALERT_SORTS.items()],
         error_messages={"invalid_choice": "Ce choix n'est pas valide : choisissez un ordre de la liste."},
     )

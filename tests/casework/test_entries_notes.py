@@ -34,7 +34,14 @@ def test_the_note_form_is_labelled_and_private_by_default(client, world):
     response = client.get(url(world))
     html = response.content.decode()
     assert response.status_code == 200
-    for field_id in ("id_body", "id_is_sensitive", "id_shared_with_departments", "id_shared_with_structures"):
+    for field_id in (
+        "id_body",
+        "id_is_sensitive",
+        "id_shared_with_departments",
+        # The pickers' labels name their search inputs (casework/forms/pickers.py).
+        "id_shared_with_structures_recherche",
+        "id_shared_with_users_recherche",
+    ):
         assert f'for="{field_id}"' in html
     assert 'for="id_visibility_0">Privée (moi seul·e)</label>' in html
     assert 'value="private" class="form-check-input" id="id_visibility_0" required checked>' in html
@@ -125,20 +132,26 @@ def test_readers_picked_before_choosing_private_are_dropped(client, world):
 
 
 def test_the_readers_offered(client, world):
+    """The pickers search the form's own querysets: a sensitive structure is offered to its own people only,
+    and shown as « Structure partenaire » in the labels of its people to everyone else."""
     clinic = StructureFactory(name="Centre d'addictologie", department=world.social, is_sensitive=True)
     member(Role.REFERENT, structure=clinic, username="soignant", first_name="Simon", last_name="Soin")
     client.force_login(world.referent)
     response = client.get(url(world))
-    html = response.content.decode()
     form = response.context["form"]
-    assert "addictologie" not in html
+    assert "addictologie" not in response.content.decode()
     assert clinic not in form["shared_with_structures"].field.queryset
-    assert "Soin Simon – Référent·e insertion – Structure partenaire" in html
     assert world.auditor not in form["shared_with_users"].field.queryset
     assert world.referent not in form["shared_with_users"].field.queryset
+    search = reverse("casework:note_recipients_search", args=[world.file.public_id])
+    people = client.get(search, {"champ": "shared_with_users", "recherche_shared_with_users": "soin"})
+    assert "Soin Simon – Référent·e insertion – Structure partenaire" in people.content.decode()
+    structures = client.get(search, {"champ": "shared_with_structures", "recherche_shared_with_structures": "addicto"})
+    assert "addictologie" not in structures.content.decode()
     MembershipFactory(user=world.referent, role=Role.REFERENT, structure=clinic)
     world.referent.__dict__.pop("active_memberships", None)
-    assert "Centre d&#x27;addictologie" in client.get(url(world)).content.decode()
+    structures = client.get(search, {"champ": "shared_with_structures", "recherche_shared_with_structures": "addicto"})
+    assert "Centre d&#x27;addictologie" in structures.content.decode()
 
 
 # --- Personal data -------------------------------------------------------------------------------

@@ -77,7 +77,8 @@ def test_referent_gets_a_labelled_share_form(client, world):
     html = response.content.decode()
     assert response.status_code == 200
     assert f"Partager le dossier de {world.file}" in html
-    for field_id in ("id_person", "id_structure", "id_department", "id_reason", "id_ends_on"):
+    # The person and structure pickers' labels name their search inputs (casework/forms/pickers.py).
+    for field_id in ("id_person_recherche", "id_structure_recherche", "id_department", "id_reason", "id_ends_on"):
         assert f'for="{field_id}"' in html
     for radio_id, label in (("id_target_kind_0", "Une personne"), ("id_target_kind_1", "Une structure")):
         assert f'<label class="form-check-label" for="{radio_id}">{label}</label>' in html
@@ -85,16 +86,25 @@ def test_referent_gets_a_labelled_share_form(client, world):
     assert 'aria-describedby="id_reason_helptext"' in html
 
 
+def search_url(beneficiary):
+    return reverse("casework:share_target_search", args=[beneficiary.public_id])
+
+
+def search(client, beneficiary, field, term) -> str:
+    response = client.get(search_url(beneficiary), {"champ": field, f"recherche_{field}": term})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 def test_people_offered_follow_files_today_and_exclude_the_actor(client, world):
     gone = member(Role.REFERENT, structure=world.sud, username="partie", first_name="Paula", last_name="Partie")
     gone.memberships.update(end_date=timezone.localdate() - datetime.timedelta(days=1))
     client.force_login(world.referent)
-    html = client.get(create_url(world.file)).content.decode()
-    assert "Martin Odile – Référent·e insertion – MDS Sud" in html
-    assert "Roux Sam – Responsable d&#x27;équipe – MDS Nord" in html
-    assert "Ferrand Rita" not in html
-    assert "Petit Dora" not in html  # an auditor reads no file
-    assert "Partie Paula" not in html  # no longer works here
+    assert "Martin Odile – Référent·e insertion – MDS Sud" in search(client, world.file, "person", "martin")
+    assert "Roux Sam – Responsable d&#x27;équipe – MDS Nord" in search(client, world.file, "person", "roux")
+    assert "Ferrand Rita" not in search(client, world.file, "person", "ferrand")
+    assert "Petit Dora" not in search(client, world.file, "person", "petit")  # an auditor reads no file
+    assert "Partie Paula" not in search(client, world.file, "person", "partie")  # no longer works here
 
 
 def test_sensitive_structures_are_named_only_to_their_own_people(client, world):
@@ -102,16 +112,19 @@ def test_sensitive_structures_are_named_only_to_their_own_people(client, world):
     member(Role.REFERENT, structure=clinic, username="soignant", first_name="Simon", last_name="Soin")
     client.force_login(world.referent)
     response = client.get(create_url(world.file))
-    html = response.content.decode()
-    assert "addictologie" not in html
-    assert "Soin Simon – Référent·e insertion – Structure partenaire" in html
+    assert "addictologie" not in response.content.decode()
+    assert "addictologie" not in search(client, world.file, "structure", "addicto")
+    assert "Soin Simon – Référent·e insertion – Structure partenaire" in search(client, world.file, "person", "soin")
     # A structure one cannot name is not offered as a target; to its own people it is, by its name.
     assert clinic not in response.context["form"]["structure"].field.queryset
     MembershipFactory(user=world.referent, role=Role.REFERENT, structure=clinic)
     world.referent.__dict__.pop("active_memberships", None)
-    html = client.get(create_url(world.file)).content.decode()
-    assert f'<option value="{clinic.pk}">Centre d&#x27;addictologie</option>' in html
-    assert "Soin Simon – Référent·e insertion – Centre d&#x27;addictologie" in html
+    found = search(client, world.file, "structure", "addicto")
+    assert f'value="{clinic.pk}" class="form-check-input" id="id_structure_{clinic.pk}">' in found
+    assert "Centre d&#x27;addictologie</label>" in found
+    assert "Soin Simon – Référent·e insertion – Centre d&#x27;addictologie" in search(
+        client, world.file, "person", "soin"
+    )
 
 
 def test_share_form_queries_do_not_grow_with_people_and_structures(client, world):
@@ -246,7 +259,9 @@ def test_an_auditor_is_not_a_valid_choice(client, world):
     client.force_login(world.referent)
     response = client.post(create_url(world.file), share_data(person=world.auditor.pk))
     assert response.status_code == 200
-    assert list(response.context["form"].errors) == ["person"]
+    assert response.context["form"].errors == {
+        "person": ["Choisissez une personne parmi celles que la recherche propose."]
+    }
     assert not Share.objects.exists()
 
 

@@ -37,6 +37,7 @@ from casework.services import common
 from casework.services import entries as services
 from casework.services.common import ConcurrentEdit, can_correct, can_withdraw, correction_deadline
 from www.templatetags.casework import person
+from www.views.pickers import note_recipients_url
 
 # The kinds of entry as they appear in URLs (French) and in the code.
 KIND_SLUGS = {
@@ -273,7 +274,7 @@ def note_create(request, public_id):
     """Anyone who may read the file may write a note on it (people it is shared with too)."""
     beneficiary = get_beneficiary_or_404(request.user, public_id)
     htmx = _is_htmx(request)
-    form_options = {"actor": request.user}
+    form_options = {"actor": request.user, "search_url": note_recipients_url(beneficiary)}
     if htmx:
         form_options["auto_id"] = QUICK_NOTE_AUTO_ID
     if request.method == "POST":
@@ -337,7 +338,7 @@ def _correction_form(kind: str, user, beneficiary, entry, data=None):
     if kind == "appointment":
         options = {"actor": user, "beneficiary": beneficiary, "appointment": entry}
     elif kind == "note":
-        options = {"actor": user}
+        options = {"actor": user, "search_url": note_recipients_url(beneficiary)}
     form_class = CORRECTION_FORMS[kind]
     if data is None:
         return form_class(initial=form_class.initial_for(entry), **options)

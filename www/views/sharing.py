@@ -16,6 +16,7 @@ from casework import services
 from casework.forms.sharing import ShareForm
 from casework.models import Share
 from casework.permissions import check_can_change, get_beneficiary_or_404
+from www.views.pickers import share_targets_url
 
 
 def _target_label(share: Share, user: User) -> str:
@@ -31,7 +32,7 @@ def share_create(request, public_id):
     beneficiary = get_beneficiary_or_404(request.user, public_id)
     check_can_change(request.user, beneficiary)
     if request.method == "POST":
-        form = ShareForm(request.POST, actor=request.user)
+        form = ShareForm(request.POST, actor=request.user, search_url=share_targets_url(beneficiary))
         if form.is_valid():
             try:
                 share = services.beneficiary_share(
@@ -49,7 +50,7 @@ def share_create(request, public_id):
                 )
                 return redirect("casework:file_detail", public_id=beneficiary.public_id)
     else:
-        form = ShareForm(actor=request.user)
+        form = ShareForm(actor=request.user, search_url=share_targets_url(beneficiary))
     return render(request, "casework/share_form.html", {"beneficiary": beneficiary, "form": form})
 
 
