@@ -100,7 +100,7 @@ def test_import_screens_have_no_serious_accessibility_violation(page, demo_data,
     """The department admin's imports: the upload form, then a dry run's report with refused rows."""
     from pathlib import Path
 
-    flux = Path(__file__).resolve().parent.parent / "casework" / "imports" / "files" / "flux_beneficiaires.xml"
+    flux = Path(__file__).resolve().parent.parent / "imports" / "files" / "flux_beneficiaires.xml"
     log_in(page, "admin.departement")
     page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Imports").click()
     page.get_by_role("heading", level=1).wait_for()
