@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BooleanField, Exists, Expression, F, OuterRef, Q, QuerySet, Subquery
@@ -33,14 +34,21 @@ from django.utils import timezone
 
 from accounts.models import Department, Membership, Role, Structure, User
 from casework.models import (
+    Action,
+    Appointment,
     Beneficiary,
     BeneficiaryGroupObjectPermission,
     BeneficiaryUserObjectPermission,
+    Contract,
     Cover,
+    Diagnostic,
     EmergencyAccess,
     Note,
+    Objective,
+    PathwayEntry,
     ReferentAssignment,
     Share,
+    Step,
 )
 
 VIEW_BENEFICIARY = "view_beneficiary"
@@ -274,12 +282,6 @@ def can_change(user: User, beneficiary: Beneficiary) -> bool:
     )
 
 
-def check_can_change(user: User, beneficiary: Beneficiary) -> None:
-    """403 for a visible file on which the user may not act (call after get_beneficiary_or_404)."""
-    if not can_change(user, beneficiary):
-        raise PermissionDenied("Vous pouvez consulter ce dossier mais pas le modifier.")
-
-
 def can_see_emergency_accesses(user: User, beneficiary: Beneficiary) -> bool:
     """Emergency accesses to a file are shown to its supervisors (and to its current referent)."""
     return can_change(user, beneficiary)
@@ -469,3 +471,139 @@ def sync_grants(beneficiary_ids: Iterable[int], *, dry_run: bool = False, now: d
         dry_run,
     )
     return drift
+
+
+# --- Acting on a file and on its entries (403: the file is visible, the action is not the user's) -------
+
+CANNOT_CHANGE = "Vous pouvez consulter ce dossier mais pas le modifier."
+CANNOT_LOG = "Vous pouvez consulter ce dossier mais pas y consigner d'étape ni de rendez-vous."
+CANNOT_CHANGE_PATHWAY = (
+    "Seul·e le ou la référent·e du dossier ou un·e responsable de sa structure peut modifier son parcours."
+)
+CANNOT_SHARE = "Seul·e le ou la référent·e du dossier ou son ou sa responsable peut le partager."
+CANNOT_END_SHARE = "Vous ne pouvez pas arrêter ce partage."
+CANNOT_DECIDE_ORIENTATION = (
+    "La décision d'orientation revient au Président du Département : elle est enregistrée par un·e "
+    "responsable de la structure du dossier. Vous pouvez proposer une réorientation."
+)
+CANNOT_DECIDE_REORIENTATION = (
+    "Une demande de réorientation est acceptée ou refusée par un·e responsable de la structure du dossier."
+)
+CANNOT_WRITE_NOTE = "Vous ne pouvez pas écrire de note sur ce dossier."
+CANNOT_CORRECT = "Cette saisie ne peut plus être corrigée : retirez-la avec un motif si elle est erronée."
+CANNOT_WITHDRAW = "Vous ne pouvez pas retirer cette saisie."
+WITHDRAWN = "Cette saisie a été retirée : elle ne peut plus changer."
+NOT_OF_FILE = "Cette saisie n'appartient pas à ce dossier."
+CANNOT_ASK_EMERGENCY_ACCESS = "L'accès exceptionnel est réservé aux référent·e·s."
+READS_NO_FILE = "Votre rôle ne donne accès à aucun dossier."
+
+
+def check_reads_files(user: User) -> None:
+    """403 for a signed-in user whose roles open no file (pages that only list files)."""
+    if not reads_files(user):
+        raise PermissionDenied(READS_NO_FILE)
+
+
+def check_can_change(user: User, beneficiary: Beneficiary, message: str = CANNOT_CHANGE) -> None:
+    """403 for a visible file on which the user may not act (call after get_beneficiary_or_404)."""
+    if not can_change(user, beneficiary):
+        raise PermissionDenied(message)
+
+
+def may_decide_orientation(user: User, beneficiary: Beneficiary) -> bool:
+    """Record an orientation decision, accept or refuse a reorientation request: supervisors of the
+    file's structure only."""
+    return supervises(user, beneficiary)
+
+
+def check_may_decide_orientation(
+    user: User, beneficiary: Beneficiary, message: str = CANNOT_DECIDE_ORIENTATION
+) -> None:
+    if not may_decide_orientation(user, beneficiary):
+        raise PermissionDenied(message)
+
+
+def check_can_end_share(user: User, share: Share, beneficiary: Beneficiary) -> None:
+    """A share of this file is ended by whoever may act on the file, or by its author."""
+    if not can_change(user, beneficiary) and share.author_id != user.pk:
+        raise PermissionDenied(CANNOT_END_SHARE)
+
+
+def can_write_note(user: User, beneficiary: Beneficiary) -> bool:
+    """Anyone who may read the file may write a note on it."""
+    return reads_files(user) and visible_beneficiaries(user).filter(pk=beneficiary.pk).exists()
+
+
+def check_can_write_note(user: User, beneficiary: Beneficiary) -> None:
+    if not can_write_note(user, beneficiary):
+        raise PermissionDenied(CANNOT_WRITE_NOTE)
+
+
+def may_ask_emergency_access(user: User) -> bool:
+    """Referents may ask for an emergency access to a file they do not follow."""
+    return user.is_authenticated and user.is_referent
+
+
+def check_may_ask_emergency_access(user: User) -> None:
+    if not may_ask_emergency_access(user):
+        raise PermissionDenied(CANNOT_ASK_EMERGENCY_ACCESS)
+
+
+def correction_deadline(entry: PathwayEntry) -> datetime.datetime:
+    return entry.created_at + datetime.timedelta(hours=settings.ENTRY_CORRECTION_HOURS)
+
+
+def can_correct(user: User, entry: PathwayEntry, *, at: datetime.datetime | None = None) -> bool:
+    """Its author may correct an entry within ENTRY_CORRECTION_HOURS of writing it; after that, or
+    for anyone else, it is immutable (it can still be withdrawn with a reason)."""
+    now = at or timezone.now()
+    return (
+        entry.withdrawn_at is None
+        and getattr(entry, "author_id", None) == user.pk
+        and now <= correction_deadline(entry)
+    )
+
+
+def check_can_correct(user: User, entry: PathwayEntry) -> None:
+    if not can_correct(user, entry):
+        raise PermissionDenied(CANNOT_CORRECT)
+
+
+def can_withdraw(user: User, entry: PathwayEntry, beneficiary: Beneficiary) -> bool:
+    """An entry is withdrawn by its author or by whoever may act on the file (its referent, the
+    supervisors of its structure), never deleted."""
+    return entry.withdrawn_at is None and (
+        getattr(entry, "author_id", None) == user.pk or can_change(user, beneficiary)
+    )
+
+
+def check_can_withdraw(
+    user: User, entry: PathwayEntry, beneficiary: Beneficiary, message: str = CANNOT_WITHDRAW
+) -> None:
+    """can_withdraw, and a note one may not read is not withdrawn either: acting on the file does not open
+    its notes (the timeline shows only readable notes, so it asks can_withdraw alone)."""
+    if not can_withdraw(user, entry, beneficiary):
+        raise PermissionDenied(message)
+    if isinstance(entry, Note) and not visible_notes(user, beneficiary).filter(pk=entry.pk).exists():
+        raise PermissionDenied(message)
+
+
+def check_not_withdrawn(entry: PathwayEntry, message: str = WITHDRAWN) -> None:
+    """A withdrawn entry changes no more (403)."""
+    if entry.is_withdrawn:
+        raise PermissionDenied(message)
+
+
+def entry_file_id(entry: PathwayEntry) -> int:
+    """The file an entry belongs to (an action hangs off an objective)."""
+    if isinstance(entry, Action):
+        return entry.objective.beneficiary_id
+    if isinstance(entry, Step | Appointment | Note | Contract | Objective | Diagnostic):
+        return entry.beneficiary_id
+    raise TypeError(f"{type(entry).__name__} is not an entry of a file.")
+
+
+def check_entry_of_file(entry: PathwayEntry, beneficiary: Beneficiary) -> None:
+    """The rules are checked against `beneficiary`: the entry must be one of its entries."""
+    if entry_file_id(entry) != beneficiary.pk:
+        raise PermissionDenied(NOT_OF_FILE)

@@ -5,7 +5,7 @@ the object permissions in step (casework.permissions.sync_grants), in the same t
 import datetime
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,7 +18,13 @@ from casework.models import (
     ReferentAssignment,
     Share,
 )
-from casework.permissions import can_change, sync_grants, visible_beneficiaries
+from casework.permissions import (
+    CANNOT_SHARE,
+    check_can_change,
+    check_can_end_share,
+    sync_grants,
+    visible_beneficiaries,
+)
 
 
 def _lock(beneficiary: Beneficiary) -> Beneficiary:
@@ -83,8 +89,7 @@ def beneficiary_share(
     """Share the file with one person, one structure or one department, for a reason, until `ends_at`
     (or until someone ends the share). Only those who may act on the file may share it."""
     beneficiary = _lock(beneficiary)
-    if not can_change(actor, beneficiary):
-        raise PermissionDenied("Seul·e le ou la référent·e du dossier ou son ou sa responsable peut le partager.")
+    check_can_change(actor, beneficiary, CANNOT_SHARE)
     if user is not None and not user.active_memberships:
         raise ValidationError({"shared_with_user": "Cette personne n'est rattachée à aucune structure aujourd'hui."})
     if user is not None and all(m.role == Role.AUDITOR for m in user.active_memberships):
@@ -118,8 +123,7 @@ def beneficiary_share(
 def share_end(*, actor: User, share: Share) -> Share:
     """End a share now: whoever received it loses access at once (unless another rule grants it)."""
     beneficiary = _lock(share.beneficiary)
-    if not can_change(actor, beneficiary) and share.author_id != actor.pk:
-        raise PermissionDenied("Vous ne pouvez pas arrêter ce partage.")
+    check_can_end_share(actor, share, beneficiary)
     share = Share.objects.select_for_update(of=("self",)).get(pk=share.pk)
     if share.is_active():
         share.ended_at = timezone.now()

@@ -5,9 +5,8 @@ previous version kept in `Revision`."""
 import datetime
 from typing import TypeVar
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -16,18 +15,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from casework.models import (
-    Action,
-    Appointment,
     Beneficiary,
     Contract,
-    Diagnostic,
-    Note,
-    Objective,
     PathwayEntry,
     Revision,
-    Step,
 )
-from casework.permissions import can_change, visible_notes
+from casework.permissions import check_can_correct, check_can_withdraw, check_entry_of_file
 from casework.querysets import latest_signed_contract, orientation_in_force
 
 # A kind of pathway entry: a correction or a withdrawal gives back the entry of the kind it was given.
@@ -104,44 +97,6 @@ def save_versioned(obj: PathwayEntry, *, expected_version: int, fields: list[str
         obj.updated_at = now
 
 
-def correction_deadline(entry: PathwayEntry) -> datetime.datetime:
-    return entry.created_at + datetime.timedelta(hours=settings.ENTRY_CORRECTION_HOURS)
-
-
-def can_correct(user: User, entry: PathwayEntry, *, at: datetime.datetime | None = None) -> bool:
-    """Its author may correct an entry within ENTRY_CORRECTION_HOURS of writing it; after that, or
-    for anyone else, it is immutable (it can still be withdrawn with a reason)."""
-    now = at or timezone.now()
-    return (
-        entry.withdrawn_at is None
-        and getattr(entry, "author_id", None) == user.pk
-        and now <= correction_deadline(entry)
-    )
-
-
-def can_withdraw(user: User, entry: PathwayEntry, beneficiary: Beneficiary) -> bool:
-    """An entry is withdrawn by its author or by whoever may act on the file (its referent, the
-    supervisors of its structure), never deleted."""
-    return entry.withdrawn_at is None and (
-        getattr(entry, "author_id", None) == user.pk or can_change(user, beneficiary)
-    )
-
-
-def entry_beneficiary_id(entry: PathwayEntry) -> int:
-    """The file an entry belongs to (an action hangs off an objective)."""
-    if isinstance(entry, Action):
-        return entry.objective.beneficiary_id
-    if isinstance(entry, Step | Appointment | Note | Contract | Objective | Diagnostic):
-        return entry.beneficiary_id
-    raise TypeError(f"{type(entry).__name__} is not an entry of a file.")
-
-
-def _check_belongs(entry: PathwayEntry, beneficiary: Beneficiary) -> None:
-    """The rules are checked against `beneficiary`: the entry must be one of its entries."""
-    if entry_beneficiary_id(entry) != beneficiary.pk:
-        raise PermissionDenied("Cette saisie n'appartient pas à ce dossier.")
-
-
 def _snapshot(entry: models.Model) -> dict:
     data = model_to_dict(entry)
     for name, value in list(data.items()):
@@ -172,11 +127,8 @@ def entry_correct(
     marked corrected. `changes` maps field names to new values (many-to-many fields included)."""
     lock_beneficiary(beneficiary)
     current = type(entry).objects.get(pk=entry.pk)
-    _check_belongs(current, beneficiary)
-    if not can_correct(actor, current):
-        raise PermissionDenied(
-            "Cette saisie ne peut plus être corrigée : retirez-la avec un motif si elle est erronée."
-        )
+    check_entry_of_file(current, beneficiary)
+    check_can_correct(actor, current)
     if current.version != expected_version:
         raise ConcurrentEdit(current)
     revision_record(entry=current, beneficiary=beneficiary, action=Revision.Action.CORRECTED, actor=actor)
@@ -205,12 +157,8 @@ def entry_withdraw(
     """Withdraw a mistaken entry with a reason: it stays, marked withdrawn, with its last version kept."""
     lock_beneficiary(beneficiary)
     current = type(entry).objects.get(pk=entry.pk)
-    _check_belongs(current, beneficiary)
-    if not can_withdraw(actor, current, beneficiary):
-        raise PermissionDenied("Vous ne pouvez pas retirer cette saisie.")
-    if isinstance(current, Note) and not visible_notes(actor, beneficiary).filter(pk=current.pk).exists():
-        # Acting on the file does not open its notes: a note one may not read is not withdrawn either.
-        raise PermissionDenied("Vous ne pouvez pas retirer cette saisie.")
+    check_entry_of_file(current, beneficiary)
+    check_can_withdraw(actor, current, beneficiary)
     if not reason.strip():
         raise ValidationError({"withdrawal_reason": "Indiquez pourquoi cette saisie est retirée."})
     if current.version != expected_version:

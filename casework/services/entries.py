@@ -20,7 +20,7 @@ import datetime
 from collections.abc import Iterable
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -39,11 +39,18 @@ from casework.models import (
     Revision,
     Step,
 )
-from casework.permissions import FILE_READING_ROLES, can_change, reads_files, visible_beneficiaries, visible_notes
+from casework.permissions import (
+    CANNOT_LOG,
+    FILE_READING_ROLES,
+    check_can_change,
+    check_can_correct,
+    check_can_write_note,
+    check_not_withdrawn,
+    visible_notes,
+)
 from casework.services.common import (
     ConcurrentEdit,
     beneficiary_touch,
-    can_correct,
     entry_correct,
     lock_beneficiary,
     revision_record,
@@ -56,8 +63,6 @@ MAX_DAYS_AHEAD = 365
 # A status change keeps the previous version as a correction does, as its own kind of revision;
 # the reason says what changed ("Statut : Prévue → Réalisée").
 STATUS_CHANGE = Revision.Action.STATUS_CHANGED
-
-CANNOT_ACT = "Vous pouvez consulter ce dossier mais pas y consigner d'étape ni de rendez-vous."
 
 
 # --- The registry of entries that can be corrected or withdrawn -----------------------------------
@@ -125,31 +130,6 @@ def structure_for(user: User, beneficiary: Beneficiary) -> Structure | None:
         if beneficiary.current_structure_id and membership.structure_id == beneficiary.current_structure_id:
             return membership.structure
     return memberships[0].structure if memberships else None
-
-
-def _check_can_act(actor: User, beneficiary: Beneficiary) -> None:
-    if not can_change(actor, beneficiary):
-        raise PermissionDenied(CANNOT_ACT)
-
-
-def _check_can_write_note(actor: User, beneficiary: Beneficiary) -> None:
-    """Anyone who may read the file may write a note on it."""
-    if not reads_files(actor) or not visible_beneficiaries(actor).filter(pk=beneficiary.pk).exists():
-        raise PermissionDenied("Vous ne pouvez pas écrire de note sur ce dossier.")
-
-
-def _check_not_withdrawn(entry: PathwayEntry) -> None:
-    if entry.is_withdrawn:
-        raise PermissionDenied("Cette saisie a été retirée : elle ne peut plus changer.")
-
-
-def _check_correctable(actor: User, entry: PathwayEntry) -> None:
-    """The early answer of common.entry_correct's rule (which checks it again under the lock), so that
-    someone who may not correct gets a refusal before a form error."""
-    if not can_correct(actor, entry):
-        raise PermissionDenied(
-            "Cette saisie ne peut plus être corrigée : retirez-la avec un motif si elle est erronée."
-        )
 
 
 def _local(moment: datetime.datetime) -> str:
@@ -274,7 +254,7 @@ def step_log(
 ) -> Step:
     """Log a step of the pathway (what happened, or what is planned) on the file."""
     beneficiary = lock_beneficiary(beneficiary)
-    _check_can_act(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_LOG)
     step_check(date=date, status=status)
     step = Step(
         beneficiary=beneficiary,
@@ -299,9 +279,9 @@ def step_set_status(
 
     Raises ConcurrentEdit when someone changed the step since `expected_version`."""
     beneficiary = lock_beneficiary(step.beneficiary)
-    _check_can_act(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_LOG)
     current = Step.objects.get(pk=step.pk)
-    _check_not_withdrawn(current)
+    check_not_withdrawn(current)
     if current.version != expected_version:
         raise ConcurrentEdit(current)
     if status not in Step.Status.values:
@@ -332,8 +312,8 @@ def step_correct(
 ) -> Step:
     """Correct a step (its author, within the delay): the previous version is kept."""
     beneficiary = step.beneficiary
-    _check_can_act(actor, beneficiary)
-    _check_correctable(actor, step)
+    check_can_change(actor, beneficiary, CANNOT_LOG)
+    check_can_correct(actor, step)
     step_check(date=date, status=status)
     changes = {"kind": kind, "date": date, "status": status, "outcome": outcome.strip()}
     return entry_correct(
@@ -356,7 +336,7 @@ def appointment_plan(
 ) -> Appointment:
     """Plan an appointment with the person, in the future, with a professional (`with_user`)."""
     beneficiary = lock_beneficiary(beneficiary)
-    _check_can_act(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_LOG)
     appointment_plan_check(scheduled_at=scheduled_at)
     appointment = Appointment(
         beneficiary=beneficiary,
@@ -377,9 +357,9 @@ def appointment_plan(
 def appointment_record(*, actor: User, appointment: Appointment, status: str, expected_version: int) -> Appointment:
     """Record how an appointment went: honoured or missed (once its time has passed), or cancelled."""
     beneficiary = lock_beneficiary(appointment.beneficiary)
-    _check_can_act(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_LOG)
     current = Appointment.objects.get(pk=appointment.pk)
-    _check_not_withdrawn(current)
+    check_not_withdrawn(current)
     if current.version != expected_version:
         raise ConcurrentEdit(current)
     appointment_record_check(scheduled_at=current.scheduled_at, status=status)
@@ -406,8 +386,8 @@ def appointment_correct(
     """Correct an appointment (its author, within the delay): the previous version is kept. A new time
     follows the appointment's status: in the future while planned, past once honoured or missed."""
     beneficiary = appointment.beneficiary
-    _check_can_act(actor, beneficiary)
-    _check_correctable(actor, appointment)
+    check_can_change(actor, beneficiary, CANNOT_LOG)
+    check_can_correct(actor, appointment)
     appointment_reschedule_check(appointment=appointment, scheduled_at=scheduled_at)
     changes = {
         "scheduled_at": scheduled_at,
@@ -439,7 +419,7 @@ def note_write(
     """Write a note on the file, read by whom its visibility says (private by default in the forms)."""
     departments, structures, users = list(departments), list(structures), list(users)
     beneficiary = lock_beneficiary(beneficiary)
-    _check_can_write_note(actor, beneficiary)
+    check_can_write_note(actor, beneficiary)
     note_check(
         body=body,
         visibility=visibility,
@@ -482,8 +462,8 @@ def note_correct(
     is kept (with the ids of its readers)."""
     departments, structures, users = list(departments), list(structures), list(users)
     beneficiary = note.beneficiary
-    _check_can_write_note(actor, beneficiary)
-    _check_correctable(actor, note)
+    check_can_write_note(actor, beneficiary)
+    check_can_correct(actor, note)
     note_check(
         body=body,
         visibility=visibility,

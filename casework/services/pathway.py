@@ -18,7 +18,7 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,7 +34,12 @@ from casework.models import (
     ReorientationRequest,
     SupportEndReason,
 )
-from casework.permissions import can_change, supervises
+from casework.permissions import (
+    CANNOT_CHANGE_PATHWAY,
+    CANNOT_DECIDE_REORIENTATION,
+    check_can_change,
+    check_may_decide_orientation,
+)
 from casework.services.common import (
     ConcurrentEdit,
     beneficiary_refresh_contract_end,
@@ -59,21 +64,7 @@ AGREEMENT_REQUIRED = (
     "Un contrat signé porte l'accord de la personne : cochez cette case, ou enregistrez le contrat sans date de "
     "signature (brouillon)."
 )
-CHANGE_DENIED = "Seul·e le ou la référent·e du dossier ou un·e responsable de sa structure peut modifier son parcours."
-DECISION_DENIED = (
-    "La décision d'orientation revient au Président du Département : elle est enregistrée par un·e "
-    "responsable de la structure du dossier. Vous pouvez proposer une réorientation."
-)
-REQUEST_DECISION_DENIED = (
-    "Une demande de réorientation est acceptée ou refusée par un·e responsable de la structure du dossier."
-)
 CLOSED_OBJECTIVE_STATUSES = (Objective.Status.ACHIEVED, Objective.Status.ABANDONED)
-
-
-def may_decide_orientation(user: User, beneficiary: Beneficiary) -> bool:
-    """Record an orientation decision, accept or refuse a reorientation request: supervisors of the
-    file's structure only."""
-    return supervises(user, beneficiary)
 
 
 def contract_kind_allowed(kind: str, start_date: datetime.date) -> bool:
@@ -93,11 +84,6 @@ def renewal_earliest_start(contract: Contract) -> datetime.date:
 
 def _today() -> datetime.date:
     return timezone.localdate()
-
-
-def _check_can_change(actor: User, beneficiary: Beneficiary) -> None:
-    if not can_change(actor, beneficiary):
-        raise PermissionDenied(CHANGE_DENIED)
 
 
 def _raise(errors: dict[str, str]) -> None:
@@ -184,7 +170,7 @@ def contract_create(
     file (a CER and a professional-track contract). A contrat d'engagement counts 15 hours of activity a
     week unless another number (1 to 60) is given."""
     beneficiary = lock_beneficiary(beneficiary)
-    _check_can_change(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     _raise(
         _contract_errors(
             kind=kind,
@@ -267,7 +253,7 @@ def contract_renew(
     hours default to the renewed contract's (the kind follows the law at the renewal's start).
     """
     beneficiary = lock_beneficiary(contract.beneficiary)
-    _check_can_change(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     previous = Contract.objects.get(pk=contract.pk)
     if refusal := contract_renewal_refusal(previous):
         raise ValidationError(refusal)
@@ -323,7 +309,7 @@ def contract_sign(
     """Sign a draft contract on `signed_on` (not in the future, not after its end), with the
     beneficiary's agreement."""
     beneficiary = lock_beneficiary(contract.beneficiary)
-    _check_can_change(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     current = Contract.objects.get(pk=contract.pk)
     if current.version != expected_version:
         raise ConcurrentEdit(current)
@@ -361,8 +347,7 @@ def orientation_decide(
     """Record the orientation decision: the orientation in force (if any) is superseded and the decided
     one takes its place, in one transaction (the database allows one decided orientation per file)."""
     beneficiary = lock_beneficiary(beneficiary)
-    if not may_decide_orientation(actor, beneficiary):
-        raise PermissionDenied(DECISION_DENIED)
+    check_may_decide_orientation(actor, beneficiary)
     current = orientation_in_force(beneficiary)
     errors = {}
     if not reason.strip():
@@ -418,7 +403,7 @@ def reorientation_request(
     """The file's referent (or a supervisor of its structure) proposes a new track and organisme
     référent, with a reason. One request waits for a decision at a time."""
     beneficiary = lock_beneficiary(beneficiary)
-    _check_can_change(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     if refusal := reorientation_request_refusal(beneficiary):
         raise ValidationError(refusal)
     current = orientation_in_force(beneficiary)
@@ -453,8 +438,7 @@ def reorientation_decide(
     """A supervisor of the file's structure accepts or refuses a pending request, with a reason.
     Acceptance records the orientation decision (dated today) and links it to the request."""
     beneficiary = lock_beneficiary(request.beneficiary)
-    if not may_decide_orientation(actor, beneficiary):
-        raise PermissionDenied(REQUEST_DECISION_DENIED)
+    check_may_decide_orientation(actor, beneficiary, CANNOT_DECIDE_REORIENTATION)
     current = ReorientationRequest.objects.select_for_update(of=("self",)).get(pk=request.pk)
     if refusal := reorientation_decision_refusal(current):
         raise ValidationError(refusal)
@@ -499,7 +483,7 @@ def objective_create(
     """Set an objective, possibly tied to one of the file's contracts, with the beneficiary's agreement
     recorded (or not)."""
     beneficiary = lock_beneficiary(beneficiary)
-    _check_can_change(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     errors = {}
     if not title.strip():
         errors["title"] = "Indiquez l'intitulé de l'objectif."
@@ -530,7 +514,7 @@ def objective_create(
 @transaction.atomic
 def objective_set_status(*, actor: User, objective: Objective, status: str, expected_version: int) -> Objective:
     beneficiary = lock_beneficiary(objective.beneficiary)
-    _check_can_change(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     current = Objective.objects.get(pk=objective.pk)
     if current.version != expected_version:
         raise ConcurrentEdit(current)
@@ -549,7 +533,7 @@ def objective_set_status(*, actor: User, objective: Objective, status: str, expe
 def action_create(*, actor: User, objective: Objective, title: str, due_date: datetime.date | None = None) -> Action:
     """Add an action under an objective that is still open or in progress."""
     beneficiary = lock_beneficiary(objective.beneficiary)
-    _check_can_change(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     objective = Objective.objects.get(pk=objective.pk)
     _refuse_withdrawn(objective, "Cet objectif a été retiré du dossier : on ne lui ajoute plus d'action.")
     if objective.status in CLOSED_OBJECTIVE_STATUSES:
@@ -576,7 +560,7 @@ def action_set_status(
 ) -> Action:
     """Change an action's status; a done action has the date it was done on (not in the future)."""
     beneficiary = lock_beneficiary(action.objective.beneficiary)
-    _check_can_change(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     current = Action.objects.select_related("objective").get(pk=action.pk)
     if current.version != expected_version:
         raise ConcurrentEdit(current)
@@ -626,7 +610,7 @@ def diagnostic_create(
 ) -> Diagnostic:
     """Record a diagnostic (carried out today or earlier) with the barriers it found."""
     beneficiary = lock_beneficiary(beneficiary)
-    _check_can_change(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     if carried_out_on > _today():
         raise ValidationError({"carried_out_on": "La date du diagnostic ne peut pas être dans le futur."})
     kinds = [barrier.kind for barrier in barriers]
@@ -658,7 +642,7 @@ def barrier_resolve(*, actor: User, barrier: Barrier, resolved_on: datetime.date
     """Mark a barrier resolved (*levé*) on a day between its diagnostic and today."""
     diagnostic = Diagnostic.objects.get(pk=barrier.diagnostic_id)
     beneficiary = lock_beneficiary(diagnostic.beneficiary)
-    _check_can_change(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     current = Barrier.objects.get(pk=barrier.pk)
     _refuse_withdrawn(diagnostic, "Ce diagnostic a été retiré du dossier : ses freins ne changent plus.")
     if current.resolved_on is not None:
@@ -698,7 +682,7 @@ def support_end(
     """End the support (*fin d'accompagnement*): the file moves to the inactive caseload with the
     reason, the date and a closing summary. Nothing is deleted; the referent keeps reading the file."""
     beneficiary = lock_beneficiary(beneficiary)
-    _check_can_change(actor, beneficiary)
+    check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     if refusal := support_end_refusal(beneficiary):
         raise ValidationError(refusal)
     errors = {}

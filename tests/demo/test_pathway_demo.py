@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accounts.models import User
 from casework.models import Beneficiary, Orientation, ReorientationRequest
-from casework.services.pathway import may_decide_orientation
+from casework.permissions import may_decide_orientation
 
 pytestmark = pytest.mark.django_db
 

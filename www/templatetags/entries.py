@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 
 from casework.forms.entries import AppointmentForm, NoteForm, StepForm
 from casework.models import Action, Appointment, PathwayEntry, Step
-from casework.services.common import can_correct, can_withdraw, correction_deadline
+from casework.permissions import can_correct, can_withdraw, correction_deadline
 from casework.services.entries import CORRECTABLE_KINDS, WITHDRAWABLE_KINDS
 from core.paths import path_to
 from www.templatetags.casework import csrf_input

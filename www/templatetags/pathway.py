@@ -7,7 +7,7 @@ orientations and reorientation requests are prefetched) and add no query.
 from django import template
 
 from casework.models import Orientation, ReorientationRequest
-from casework.services.pathway import may_decide_orientation as _may_decide_orientation
+from casework.permissions import may_decide_orientation as _may_decide_orientation
 
 register = template.Library()
 

@@ -7,13 +7,13 @@ several files match: the page tells nothing about which files exist.
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from audit.trail import audit_annotate
 from casework.forms.sharing import EmergencyAccessForm
+from casework.permissions import check_may_ask_emergency_access
 from casework.services import NoMatchingFile, emergency_access_open
 
 NO_MATCHING_FILE = (
@@ -23,8 +23,7 @@ NO_MATCHING_FILE = (
 
 @require_http_methods(["GET", "POST"])
 def emergency_access(request):
-    if not request.user.is_referent:
-        raise PermissionDenied("L'accès exceptionnel est réservé aux référent·e·s.")
+    check_may_ask_emergency_access(request.user)
     if request.method == "POST":
         form = EmergencyAccessForm(request.POST)
         if form.is_valid():

@@ -32,10 +32,20 @@ from casework.forms.entries import (
     WithdrawForm,
 )
 from casework.models import Note, PathwayEntry
-from casework.permissions import can_change, check_can_change, get_beneficiary_or_404
+from casework.permissions import (
+    CANNOT_LOG,
+    can_change,
+    can_correct,
+    can_withdraw,
+    check_can_change,
+    check_can_withdraw,
+    check_not_withdrawn,
+    correction_deadline,
+    get_beneficiary_or_404,
+)
 from casework.services import common
 from casework.services import entries as services
-from casework.services.common import ConcurrentEdit, can_correct, can_withdraw, correction_deadline
+from casework.services.common import ConcurrentEdit
 from www.templatetags.casework import person
 from www.views.pickers import note_recipients_url
 
@@ -155,8 +165,7 @@ def step_status(request, public_id, entry_id):
     beneficiary = get_beneficiary_or_404(request.user, public_id)
     step = _get_entry(request, beneficiary, "step", entry_id)
     check_can_change(request.user, beneficiary)
-    if step.is_withdrawn:
-        raise PermissionDenied("Cette étape a été retirée : son statut ne change plus.")
+    check_not_withdrawn(step, "Cette étape a été retirée : son statut ne change plus.")
     conflict = ""
     status = 200
     if request.method == "POST":
@@ -216,8 +225,7 @@ def appointment_record(request, public_id, entry_id):
     beneficiary = get_beneficiary_or_404(request.user, public_id)
     appointment = _get_entry(request, beneficiary, "appointment", entry_id)
     check_can_change(request.user, beneficiary)
-    if appointment.is_withdrawn:
-        raise PermissionDenied("Ce rendez-vous a été retiré : son statut ne change plus.")
+    check_not_withdrawn(appointment, "Ce rendez-vous a été retiré : son statut ne change plus.")
     conflict = ""
     status = 200
     if request.method == "POST":
@@ -323,7 +331,7 @@ def correction_refusal(user, entry: PathwayEntry, beneficiary, kind: str) -> str
             "personne qui suit le dossier peut la retirer avec un motif."
         )
     if kind != "note" and not can_change(user, beneficiary):
-        return services.CANNOT_ACT
+        return CANNOT_LOG
     if not can_correct(user, entry):
         return (
             f"Le délai de correction est passé : une saisie se corrige dans les {settings.ENTRY_CORRECTION_HOURS} "
@@ -426,8 +434,12 @@ def entry_withdraw(request, public_id, kind, entry_id):
     if entry.is_withdrawn:
         messages.info(request, "Cette saisie était déjà retirée.")
         return _to_file(beneficiary)
-    if not can_withdraw(request.user, entry, beneficiary):
-        raise PermissionDenied("Une saisie est retirée par son auteur·rice ou par la personne qui suit le dossier.")
+    check_can_withdraw(
+        request.user,
+        entry,
+        beneficiary,
+        "Une saisie est retirée par son auteur·rice ou par la personne qui suit le dossier.",
+    )
     conflict = ""
     status = 200
     if request.method == "POST":

@@ -10,7 +10,7 @@ redirection, so that they work without JavaScript too.
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -32,7 +32,12 @@ from casework.forms.pathway import (
     SupportEndForm,
 )
 from casework.models import Action, Beneficiary, Objective, ReorientationRequest
-from casework.permissions import check_can_change, get_beneficiary_or_404
+from casework.permissions import (
+    CANNOT_DECIDE_REORIENTATION,
+    check_can_change,
+    check_may_decide_orientation,
+    get_beneficiary_or_404,
+)
 from casework.services import pathway as services
 from casework.services.common import ConcurrentEdit
 
@@ -51,8 +56,7 @@ def _file_to_change(request, public_id) -> Beneficiary:
 
 def _file_to_decide(request, public_id) -> Beneficiary:
     beneficiary = get_beneficiary_or_404(request.user, public_id)
-    if not services.may_decide_orientation(request.user, beneficiary):
-        raise PermissionDenied(services.DECISION_DENIED)
+    check_may_decide_orientation(request.user, beneficiary)
     return beneficiary
 
 
@@ -242,8 +246,7 @@ def reorientation_request(request, public_id):
 @GET_POST
 def reorientation_decide(request, public_id, request_id):
     beneficiary = get_beneficiary_or_404(request.user, public_id)
-    if not services.may_decide_orientation(request.user, beneficiary):
-        raise PermissionDenied(services.REQUEST_DECISION_DENIED)
+    check_may_decide_orientation(request.user, beneficiary, CANNOT_DECIDE_REORIENTATION)
     reorientation = get_object_or_404(
         beneficiary.reorientation_requests.select_related("proposed_organisme", "requested_by", "decided_by"),
         public_id=request_id,
