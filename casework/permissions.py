@@ -62,16 +62,17 @@ def _not_expired(at: datetime.datetime) -> Q:
     return Q(expires_at__isnull=True) | Q(expires_at__gt=at)
 
 
-def _groups_of(memberships: list[Membership]) -> list[int] | QuerySet[Group]:
+def _groups_of(memberships: list[Membership]) -> list[int] | QuerySet:
     """The groups of these memberships' structures and departments: their ids as constants, read from the
     structures and departments the memberships were loaded with (an index scan of the group grants, where
     a subquery of the groups made PostgreSQL read them all: ~1.5 ms per statement at department scale).
     A structure or department with no group yet has no group grant, but one may be created later in the
     request (casework.permissions.structure_group): then the groups are read in SQL, as before."""
     structures = [m.structure for m in memberships]
-    departments = [s.department for s in structures if s.department_id is not None]
-    if all(owner.group_id is not None for owner in (*structures, *departments)):
-        return sorted({owner.group_id for owner in (*structures, *departments)})
+    departments = [s.department for s in structures if s.department is not None]
+    group_ids = [structure.group_id for structure in structures] + [department.group_id for department in departments]
+    if all(group_id is not None for group_id in group_ids):
+        return sorted({group_id for group_id in group_ids if group_id is not None})
     return Group.objects.filter(
         Q(structure__in=sorted({s.pk for s in structures})) | Q(department__in=sorted({d.pk for d in departments}))
     ).values("pk")
@@ -96,7 +97,7 @@ def file_access(user: User) -> Q | None:
     now = timezone.now()
     intake_structures = sorted({m.structure_id for m in reading if m.role in INTAKE_ROLES})
     supervised = sorted({m.structure_id for m in reading if m.role == Role.SUPERVISOR})
-    visible = _granted(user.pk, _groups_of(reading), intake_structures, now, timezone.localdate(now))
+    visible = Q(_granted(user.pk, _groups_of(reading), intake_structures, now, timezone.localdate(now)))
     if supervised:
         visible |= Q(current_structure__in=supervised)
     return visible
@@ -306,20 +307,22 @@ def note_reading_rules(user: User) -> tuple[list[int], list[int]]:
     (docs/performance.md)."""
     reading = [m for m in user.active_memberships if m.role in FILE_READING_ROLES]
     structures = sorted({m.structure_id for m in reading})
-    departments = sorted({m.structure.department_id for m in reading} - {None})
+    departments = sorted({m.structure.department_id for m in reading if m.structure.department_id is not None})
     return structures, departments
 
 
 def readable_notes(file_id: int, user_id: int, structures, departments) -> QuerySet[Note]:
     """visible_notes from its rules (`note_reading_rules`): the notes of the file the user may read."""
-    named = Exists(Note.shared_with_users.through.objects.filter(note=OuterRef("pk"), user=user_id))
+    named = Q(Exists(Note.shared_with_users.through.objects.filter(note=OuterRef("pk"), user=user_id)))
     if structures:
-        named |= Exists(
-            Note.shared_with_structures.through.objects.filter(note=OuterRef("pk"), structure__in=structures)
+        named |= Q(
+            Exists(Note.shared_with_structures.through.objects.filter(note=OuterRef("pk"), structure__in=structures))
         )
     if departments:
-        named |= Exists(
-            Note.shared_with_departments.through.objects.filter(note=OuterRef("pk"), department__in=departments)
+        named |= Q(
+            Exists(
+                Note.shared_with_departments.through.objects.filter(note=OuterRef("pk"), department__in=departments)
+            )
         )
     return Note.objects.filter(beneficiary=file_id).filter(
         Q(author=user_id)
@@ -330,20 +333,22 @@ def readable_notes(file_id: int, user_id: int, structures, departments) -> Query
 
 def structure_group(structure: Structure) -> Group:
     """The group that stands for a structure in object permissions, created on first use."""
-    if structure.group_id is None:
+    group = structure.group
+    if group is None:
         group, _ = Group.objects.get_or_create(name=f"structure:{structure.code}")
         structure.group = group
         structure.save(update_fields=["group", "updated_at"])
-    return structure.group
+    return group
 
 
 def department_group(department: Department) -> Group:
     """The group that stands for a department in object permissions, created on first use."""
-    if department.group_id is None:
+    group = department.group
+    if group is None:
         group, _ = Group.objects.get_or_create(name=f"department:{department.code}")
         department.group = group
         department.save(update_fields=["group", "updated_at"])
-    return department.group
+    return group
 
 
 # --- Keeping the grants in step with their sources ---------------------------------------------
