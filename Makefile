@@ -64,10 +64,11 @@ test: install ## Run the whole test suite (extra pytest arguments: PYTEST_ARGS='
 test-browser: install ## Only the browser tests (Playwright + Debian's /usr/bin/chromium, axe-core)
 	$(VENV)/bin/pytest tests/browser -m browser $(PYTEST_ARGS)
 
-lint: install ## ruff, the apps' import directions (import-linter), no missing migration
+lint: install ## ruff, the apps' import directions (import-linter), mypy, no missing migration
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(MANAGE) makemigrations --check --dry-run
 
 worker: install ## Start a Celery worker (needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0)
