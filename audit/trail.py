@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
+from ipware.ip import get_client_ip
 
 from audit.models import AuditEvent
 from casework.models import Beneficiary
@@ -111,13 +112,26 @@ def _actor_fields(user) -> dict:
     }
 
 
+def client_address(request) -> str | None:
+    """The client's address as django-axes reads it for the lockout: the same django-ipware call with the
+    same settings (config/settings/base.py, AXES_PROXY_COUNT), so that a client cannot choose the address
+    recorded by forging X-Forwarded-For, and the trail and the lockout name the same address."""
+    address, _routable = get_client_ip(
+        request,
+        # The setting, as the literal django-ipware's signature names.
+        proxy_order="right-most" if settings.AXES_IPWARE_PROXY_ORDER == "right-most" else "left-most",
+        proxy_count=settings.AXES_IPWARE_PROXY_COUNT,
+        proxy_trusted_ips=settings.AXES_IPWARE_PROXY_TRUSTED_IPS,
+        request_header_order=settings.AXES_IPWARE_META_PRECEDENCE_ORDER,
+    )
+    return address
+
+
 def _client_fields(request) -> dict:
     if request is None:
         return {}
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.AXES_IPWARE_PROXY_COUNT else ""
-    address = forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR") or None
     return {
-        "ip_address": address,
+        "ip_address": client_address(request),
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
         "request_id": request.META.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex,
     }

@@ -164,13 +164,22 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
-# Behind N reverse proxies (AXES_PROXY_COUNT=N), the client address is read from X-Forwarded-For as
-# the proxies set it; with no proxy, only the connection's address is trusted (a client could forge
-# the header otherwise).
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0) or None
+# The client's address, for the lockout (django-axes) and the audit trail (audit.trail.client_address),
+# both read through django-ipware with these settings so that they name the same address. With no proxy
+# (AXES_PROXY_COUNT=0, the default) only the connection's address is trusted: X-Forwarded-For is the
+# client's to forge. Behind N reverse proxies, each appends the address it received the request from, so
+# the client's is the N-th from the right of X-Forwarded-For (the last proxy's own address is REMOTE_ADDR,
+# not in the header): django-ipware counts the N - 1 proxies named in the header, and whatever a client put
+# on the left of it is ignored (IPWARE_STRICT off: strict would reject such a header and fall back to the
+# proxy's address, which a client could then borrow to lock out a colleague).
+REVERSE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0)
+AXES_IPWARE_PROXY_COUNT = REVERSE_PROXY_COUNT - 1 if REVERSE_PROXY_COUNT else None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if REVERSE_PROXY_COUNT else ("REMOTE_ADDR",)
 )
+AXES_IPWARE_PROXY_ORDER = "left-most"
+AXES_IPWARE_PROXY_TRUSTED_IPS = None
+IPWARE_STRICT = False
 
 # django-guardian: object permissions go through casework.permissions only (docs/permissions.md).
 # An emergency access (accès exceptionnel) to a file lasts this many hours.

@@ -22,11 +22,13 @@ PRODUCTION_ENV = {
 }
 
 
-def load_settings(**env):
-    """Import the production settings module in a clean interpreter with the given environment."""
+def load_settings(
+    code="import config.settings.base as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)", **env
+):
+    """Import the production settings module in a clean interpreter with the given environment (and print
+    what `code` prints of it)."""
     clean = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV and key != "DEBUG"}
     clean.update({key: value for key, value in env.items() if value is not None})
-    code = "import config.settings.base as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)"
     return subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, check=False
     )
