@@ -130,8 +130,12 @@ AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out username/IP pair before any password is checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
-    "guardian.backends.ObjectPermissionBackend",
 ]
+# No django-guardian backend: it would answer `user.has_perm(perm, file)` from the grant rows without
+# their expiry, the memberships or the scopes. Object permissions are read through casework.permissions
+# only (docs/permissions.md), so `has_perm` on an object is always False. guardian.W001 asks for the
+# backend.
+SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
