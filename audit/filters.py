@@ -17,6 +17,7 @@ import django_filters
 from django import forms
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.http import QueryDict
@@ -83,6 +84,14 @@ class AuditEventFilterForm(forms.Form):
         return cleaned
 
 
+# The days a period may name: the midnight of 1 January of the year 1 cannot be stored in UTC, and the
+# 31 December 9999 has no next day to end the period on (a 500 otherwise, tests/test_hostile_parameters.py).
+EARLIEST_DAY = datetime.date(1900, 1, 1)
+LATEST_DAY = datetime.date(9998, 12, 31)
+DAY_OUT_OF_RANGE = f"Choisissez une date entre le {EARLIEST_DAY:%d/%m/%Y} et le {LATEST_DAY:%d/%m/%Y}."
+DAY_VALIDATORS = [MinValueValidator(EARLIEST_DAY, DAY_OUT_OF_RANGE), MaxValueValidator(LATEST_DAY, DAY_OUT_OF_RANGE)]
+
+
 class AuditPeriodFilterSet(django_filters.FilterSet):
     """The period alone (the days `du` to `au`, both included): the access report's filter."""
 
@@ -90,11 +99,13 @@ class AuditPeriodFilterSet(django_filters.FilterSet):
         label="Du",
         method="filter_from",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=DAY_VALIDATORS,
     )
     au = django_filters.DateFilter(
         label="Au (inclus)",
         method="filter_to",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=DAY_VALIDATORS,
     )
 
     class Meta:

@@ -127,13 +127,26 @@ def client_address(request) -> str | None:
     return address
 
 
+def _storable(value):
+    """The value with each NUL character replaced by U+FFFD (the replacement character), in every string
+    of it (dict keys included): PostgreSQL stores no NUL, in text or in jsonb, and a request may carry
+    one (`?page=%00`): the trail keeps the rest of what was asked."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
+
+
 def _client_fields(request) -> dict:
     if request is None:
         return {}
     return {
         "ip_address": client_address(request),
-        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
-        "request_id": request.META.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex,
+        "user_agent": _storable(request.META.get("HTTP_USER_AGENT", "")[:300]),
+        "request_id": _storable(request.META.get("HTTP_X_REQUEST_ID", "")[:64]) or uuid.uuid4().hex,
     }
 
 
@@ -161,12 +174,12 @@ def audit_record(
         action=action,
         url_name=url_name,
         status_code=status_code,
-        object_type=object_type,
-        object_id=str(object_id or "")[:64],
-        reason=reason,
+        object_type=_storable(object_type),
+        object_id=_storable(str(object_id or "")[:64]),
+        reason=_storable(reason),
         # As it will be stored and read back (a date becomes its ISO text, say), so that the hash taken
         # now is the one `verify_chains` takes of the stored row.
-        details=json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder)),
+        details=_storable(json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))),
         **_actor_fields(user),
         **_client_fields(request),
     )

@@ -300,6 +300,8 @@ def test_the_search_by_structure_can_read_the_index_of_the_names(world):
         ({"du": "2025-02-30"}, "du", "Saisissez une date valide."),
         ({"action": "effacer"}, "action", "Sélectionnez un choix valide"),
         ({"structure": "999999"}, "structure", "Sélectionnez un choix valide"),
+        ({"du": "0001-01-01"}, "du", "Choisissez une date entre le 01/01/1900 et le 31/12/9998."),
+        ({"au": "9999-12-31"}, "au", "Choisissez une date entre le 01/01/1900 et le 31/12/9998."),
     ],
 )
 def test_an_invalid_filter_says_why_at_the_field_and_lists_nothing(client, world, trail, filters, field, message):

@@ -122,3 +122,23 @@ def test_a_writer_gives_up_after_five_lost_links():
         with pytest.raises(RuntimeError, match="5 attempts"):
             _record(user)
     assert AuditEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_nul_character_asked_for_is_stored_as_the_replacement_character():
+    """PostgreSQL stores no NUL in text or jsonb: a request's `?page=%00` is recorded, its NUL replaced."""
+    user = member(Role.REFERENT)
+    request = RequestFactory().get("/dossiers/", HTTP_USER_AGENT="Navigateur\x00", HTTP_X_REQUEST_ID="id\x00")
+    event = audit_record(
+        action=AuditEvent.Action.VIEW_LIST,
+        user=user,
+        request=request,
+        object_id="a\x00b",
+        reason="motif\x00",
+        details={"filters": {"page\x00": ["\x00", "1"]}},
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.details == {"filters": {"page\ufffd": ["\ufffd", "1"]}}
+    assert (stored.user_agent, stored.request_id) == ("Navigateur\ufffd", "id\ufffd")
+    assert (stored.object_id, stored.reason) == ("a\ufffdb", "motif\ufffd")
+    assert verify_chains() == (1, None, "")
