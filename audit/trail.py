@@ -189,73 +189,35 @@ def audit_record(
         found = Beneficiary.objects.filter(public_id=beneficiary_public_id).values_list("pk", flat=True).first()
         event.beneficiary_id = found
     using = router.db_for_write(AuditEvent)
-    connection = connections[using]
     for _attempt in range(5):
-        last = _last_link(connection, event.chain_day, event.chain_shard)
+        last = _last_link(using, event.chain_day, event.chain_shard)
         event.sequence, event.previous_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
         event.hash = event_hash(event)
         try:
-            # Outside a transaction (the middleware runs after ATOMIC_REQUESTS' block) the insert is
-            # all it costs; inside one, a savepoint keeps a lost race from breaking the transaction.
-            if connection.in_atomic_block:
+            # Outside a transaction (the middleware runs after ATOMIC_REQUESTS' block) the INSERT is all
+            # it costs; inside one, a savepoint keeps a lost race from breaking the transaction.
+            if connections[using].in_atomic_block:
                 with transaction.atomic(using=using):
-                    _insert(event, connection)
+                    event.save(force_insert=True, using=using)
             else:
-                _insert(event, connection)
+                event.save(force_insert=True, using=using)
             return event
         except IntegrityError:
-            event.pk = None  # another writer took this link: chain after theirs
+            # Another writer took this link (the unique (chain_day, chain_shard, sequence)): chain after it.
+            event.pk = None
     raise RuntimeError("Could not append to the audit chain after 5 attempts.")
 
 
-# The two statements of every audited request, written once per database (`_statements`): through the
-# ORM, reading the chain's last link and inserting the event cost ~1.4 ms of CPU a request, written
-# here ~0.3 ms (issue 8, docs/performance.md). The values go through each field's own
-# get_db_prep_save, as the ORM's insert does: the row is the one `event.save()` would write.
-_STATEMENTS: dict[str, tuple[str, str, tuple]] = {}
-_LINK_COLUMNS = ("sequence", "hash", "chain_day", "chain_shard")
-
-
-def _statements(connection) -> tuple[str, str, tuple]:
-    """(the read of a chain's last link, the insert of an event, the fields it inserts, in order)."""
-    statements = _STATEMENTS.get(connection.alias)
-    if statements is None:
-        quote = connection.ops.quote_name
-        meta = AuditEvent._meta
-        table = quote(meta.db_table)
-        column = {name: quote(meta.get_field(name).column) for name in _LINK_COLUMNS}
-        fields = tuple(field for field in meta.concrete_fields if not field.primary_key and not field.generated)
-        returning = f" RETURNING {quote(meta.pk.column)}" if connection.features.can_return_columns_from_insert else ""
-        statements = _STATEMENTS[connection.alias] = (
-            f"SELECT {column['sequence']}, {column['hash']} FROM {table} "  # noqa: S608 (names, not data)
-            f"WHERE {column['chain_day']} = %s AND {column['chain_shard']} = %s "
-            f"ORDER BY {column['sequence']} DESC LIMIT 1",
-            f"INSERT INTO {table} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 (names)
-            f"VALUES ({', '.join(['%s'] * len(fields))}){returning}",
-            fields,
-        )
-    return statements
-
-
-def _last_link(connection, chain_day: datetime.date, chain_shard: int) -> tuple[int, str] | None:
-    """(sequence, hash) of the chain's last event, or None for a new chain."""
-    with connection.cursor() as cursor:
-        cursor.execute(_statements(connection)[0], [connection.ops.adapt_datefield_value(chain_day), chain_shard])
-        return cursor.fetchone()
-
-
-def _insert(event: AuditEvent, connection) -> None:
-    """INSERT the event as `event.save(force_insert=True)` would (IntegrityError on a taken link)."""
-    _select, insert, fields = _statements(connection)
-    params = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(insert, params)
-        if connection.features.can_return_columns_from_insert:
-            event.pk = cursor.fetchone()[0]
-        else:
-            event.pk = connection.ops.last_insert_id(cursor, AuditEvent._meta.db_table, AuditEvent._meta.pk.column)
-    event._state.adding = False
-    event._state.db = connection.alias
+def _last_link(using: str, chain_day: datetime.date, chain_shard: int) -> tuple[int, str] | None:
+    """(sequence, hash) of the chain's last event, or None for a new chain (an index scan of the unique
+    constraint's index, backwards)."""
+    return (
+        AuditEvent.objects.using(using)
+        .filter(chain_day=chain_day, chain_shard=chain_shard)
+        .order_by("-sequence")
+        .values_list("sequence", "hash")
+        .first()
+    )
 
 
 def verify_chains(queryset=None):

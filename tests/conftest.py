@@ -43,7 +43,7 @@ def ci_requires_real_services():
 
 # What the audit trail adds to an audited request in the test suite: the chain's last link (SELECT),
 # then the INSERT inside a savepoint (the test's transaction is open; in production the middleware runs
-# after the request's transaction and the savepoint is not needed). casework/audit.py.
+# after the request's transaction and the savepoint is not needed). audit/trail.py.
 AUDIT_QUERIES = 4
 
 # What the header of every full page adds: the count of the user's unread notifications

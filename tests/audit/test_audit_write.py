@@ -1,5 +1,5 @@
-"""How an event is written (audit.trail: its link read and its insert, written once per database):
-the row is the one the ORM's `save()` writes, the chain verifies, and a writer that lost the race for a
+"""How an event is written (audit.trail: the read of its chain's last link, then its INSERT in a
+savepoint): the row holds what was hashed, the chain verifies, and a writer that lost the race for a
 link chains after the winner, inside a transaction or outside one."""
 
 import datetime
@@ -29,7 +29,7 @@ def _record(user, **fields):
 
 
 @pytest.mark.django_db
-def test_the_row_written_is_the_one_the_orm_writes():
+def test_the_row_stored_is_the_one_hashed():
     user = member(Role.REFERENT, structure=StructureFactory(name="MDS Sud"))
     file = BeneficiaryFactory(referent=user)
     details = {
@@ -42,23 +42,26 @@ def test_the_row_written_is_the_one_the_orm_writes():
     ours = _record(
         user, beneficiary=file, object_type="note", object_id="abc", reason="Motif\nsur deux lignes", details=details
     )
-    assert ours.pk is not None and not ours._state.adding
+    second = _record(user)
 
-    # The same event, written by the ORM at the next link of its chain.
-    theirs = AuditEvent(**{name: value for name, value in _columns(ours).items() if name != "id"})
-    theirs.sequence, theirs.previous_hash = ours.sequence + 1, ours.hash
-    theirs.hash = event_hash(theirs)
-    theirs.save(force_insert=True)
-
-    read_ours, read_theirs = (_columns(AuditEvent.objects.get(pk=event.pk)) for event in (ours, theirs))
-    for name in ("id", "sequence", "previous_hash", "hash"):
-        read_ours.pop(name), read_theirs.pop(name)
-    assert read_ours == read_theirs
-    assert read_ours["details"]["jour"] == "2026-12-06" and read_ours["ip_address"] == "2001:db8::1"
-    assert read_ours["beneficiary_id"] == file.pk and read_ours["actor_id"] == user.pk
-    # The details as stored (a date as its ISO text...): the hash taken when writing is the stored row's.
-    assert ours.details == read_ours["details"]
+    stored = AuditEvent.objects.get(pk=ours.pk)
+    assert _columns(stored) == _columns(ours)
+    assert event_hash(stored) == ours.hash
+    assert stored.details["jour"] == "2026-12-06" and stored.ip_address == "2001:db8::1"
+    assert stored.beneficiary_id == file.pk and stored.actor_id == user.pk
+    assert (second.sequence, second.previous_hash) == (ours.sequence + 1, ours.hash)
     assert verify_chains() == (2, None, "")
+
+
+@pytest.mark.django_db
+def test_an_event_is_two_statements_and_a_savepoint_inside_a_transaction(django_assert_num_queries):
+    user = member(Role.REFERENT)
+    _record(user)
+    with django_assert_num_queries(4) as captured:  # the last link, SAVEPOINT, INSERT, RELEASE
+        _record(user)
+    select, _savepoint, insert, _release = (query["sql"] for query in captured.captured_queries)
+    assert select.startswith("SELECT") and "LIMIT 1" in select
+    assert insert.startswith('INSERT INTO "casework_auditevent"')
 
 
 def _losing_the_race_once():
@@ -67,8 +70,8 @@ def _losing_the_race_once():
     real = audit._last_link
     calls = []
 
-    def last_link(connection, chain_day, chain_shard):
-        found = real(connection, chain_day, chain_shard)
+    def last_link(using, chain_day, chain_shard):
+        found = real(using, chain_day, chain_shard)
         calls.append(found)
         if len(calls) == 1:
             winner = AuditEvent(
