@@ -9,6 +9,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 
 
 class UndefinedTemplateVariable(str):
@@ -29,6 +30,14 @@ def fail_on_undefined_template_variables(request, settings):
         template.setdefault("OPTIONS", {})["string_if_invalid"] = UndefinedTemplateVariable("%s")
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts from an empty cache, as it starts from an empty database: the sessions live in both
+    (cached_db), and a row rolled back must not live on in the cache."""
+    yield
+    caches["default"].clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def ci_requires_real_services():
     if os.environ.get("CI", "").lower() not in {"1", "true", "yes"}:
@@ -45,6 +54,11 @@ def ci_requires_real_services():
 # then the INSERT inside a savepoint (the test's transaction is open; in production the middleware runs
 # after the request's transaction and the savepoint is not needed). audit/trail.py.
 AUDIT_QUERIES = 4
+
+# What a signed-in request's session adds in the test suite: no read (cached_db finds it in the cache),
+# then its save, as Django's database engine writes it: the UPDATE inside a savepoint (in production,
+# after the request's transaction, between a BEGIN and a COMMIT).
+SESSION_QUERIES = 3
 
 # What the header of every full page adds: the count of the user's unread notifications
 # (team.context_processors.notifications). htmx partials render no header and do not pay it.

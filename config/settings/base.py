@@ -12,7 +12,16 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings.env import env_bool, env_int, env_list, env_str
+from config.settings.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_redis_url,
+    env_str,
+    redis_database,
+    redis_url,
+    redis_url_with_database,
+)
 from config.theme import checked_color
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -152,8 +161,9 @@ SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12, minimum=1)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
-# Django's database sessions, their read and update written once (accounts/sessions.py).
-SESSION_ENGINE = "accounts.sessions"
+# Django's cached database sessions: read from the cache (CACHES, below), written to both, so that the
+# database keeps them across a cache restart.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -284,6 +294,30 @@ CELERY_BEAT_SCHEDULE = {
         "task": "casework.tasks.delete_expired_audit_exports",
         "schedule": timedelta(hours=1),
     },
+}
+
+# The cache (Django's cache framework), which holds the sessions: Redis in production, at CACHE_URL, by
+# default the Celery broker's Redis server with the next database index (/1 when the broker is /0); never
+# the broker's own database, whose queues a clear of the cache would empty. Local memory on a developer's
+# machine unless CACHE_URL is set (and in the tests, config/settings/test.py).
+_BROKER_REDIS = (
+    redis_url("CELERY_BROKER_URL", CELERY_BROKER_URL)
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else ""
+)
+CACHE_URL = env_redis_url(
+    "CACHE_URL",
+    redis_url_with_database(_BROKER_REDIS, redis_database(_BROKER_REDIS)[2] + 1)
+    if PRODUCTION and _BROKER_REDIS
+    else "",
+    apart_from=_BROKER_REDIS,
+)
+if PRODUCTION and not CACHE_URL:
+    raise ImproperlyConfigured("CACHE_URL (redis://host:6379/1) is required with PARCOURS_ENV=production.")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 EMAIL_BACKEND = env_str(

@@ -38,5 +38,9 @@ PRIVATE_MEDIA_ROOT = Path(
     os.environ.get("PRIVATE_MEDIA_ROOT") or Path(tempfile.gettempdir()) / "parcours-tests" / "private"
 )
 
+# Local memory, whatever CACHE_URL says: a test's sessions never reach a shared Redis (tests/conftest.py
+# clears it after each test).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # The benchmark's management commands (bench_import, bench_audit_export); not installed in production.
 INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405

@@ -1,116 +1,98 @@
-"""The session engine (accounts/sessions.py): Django's database sessions with their read and update
-written once. Each test holds it to what Django's own engine does with the same rows."""
+"""Sessions: Django's cached database engine (the cache in front, the database behind), an idle limit of
+SESSION_IDLE_MINUTES and an end at logout. The absolute limit (SESSION_MAX_HOURS) is in test_auth.py."""
 
-import datetime
+import time
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.base import UpdateError
-from django.contrib.sessions.backends.db import SessionStore as DjangoSessionStore
-from django.contrib.sessions.exceptions import SessionInterrupted
-from django.contrib.sessions.middleware import SessionMiddleware
 from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.db import connection
-from django.http import HttpResponse
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.sessions import SessionStore
-from tests.accounts.factories import member
+from tests.accounts.factories import DEFAULT_PASSWORD, member
 
 pytestmark = pytest.mark.django_db
 
-
-def test_it_is_the_engine_in_use(client):
-    assert settings.SESSION_ENGINE == "accounts.sessions"
-    client.force_login(member(Role.REFERENT))
-    assert isinstance(client.session, SessionStore)
+SESSION_TABLE = Session._meta.db_table
 
 
-def test_it_reads_what_djangos_engine_wrote_and_django_reads_what_it_wrote():
-    theirs = DjangoSessionStore()
-    theirs["panier"] = {"dossiers": [1, 2], "é": "à"}
-    theirs.create()
-    ours = SessionStore(theirs.session_key)
-    assert ours.load() == {"panier": {"dossiers": [1, 2], "é": "à"}}
-
-    ours["panier"] = "autre"
-    ours.set_expiry(600)
-    ours.save()
-    again = DjangoSessionStore(theirs.session_key)
-    assert again["panier"] == "autre"
-    row = Session.objects.get(session_key=theirs.session_key)
-    assert abs((row.expire_date - timezone.now()).total_seconds() - 600) < 5
+def login(client, user):
+    response = client.post(reverse("login"), {"username": user.username, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-def test_an_expired_or_unknown_session_reads_empty_and_drops_its_key():
-    expired = DjangoSessionStore()
-    expired["a"] = 1
-    expired.create()
-    Session.objects.filter(session_key=expired.session_key).update(
-        expire_date=timezone.now() - datetime.timedelta(seconds=1)
-    )
-    for key in (expired.session_key, "x" * 32):
-        store = SessionStore(key)
-        assert store.load() == {}
-        assert store.session_key is None
-        # As with Django's engine: a save then creates a new session under a new key.
-        store["b"] = 2
-        store.save()
-        assert store.session_key not in (None, key)
-        assert SessionStore(store.session_key)["b"] == 2
-
-
-def test_saving_a_session_deleted_meanwhile_raises_update_error():
-    store = SessionStore()
-    store["a"] = 1
-    store.create()
-    SessionStore(store.session_key).load()
-    Session.objects.filter(session_key=store.session_key).delete()
-    store["a"] = 2
-    with pytest.raises(UpdateError):
-        store.save()
-    assert not Session.objects.filter(session_key=store.session_key).exists()
-
-
-def test_a_request_whose_session_was_deleted_meanwhile_is_interrupted(client, rf):
-    """SessionMiddleware turns the UpdateError into SessionInterrupted (a 400), as with Django's engine."""
-    client.force_login(member(Role.REFERENT))
-    key = client.cookies[settings.SESSION_COOKIE_NAME].value
-    request = rf.get("/")
-    request.COOKIES[settings.SESSION_COOKIE_NAME] = key
-    middleware = SessionMiddleware(lambda request: HttpResponse())
-    middleware.process_request(request)
-    request.session["touched"] = True
-    Session.objects.filter(session_key=key).delete()  # a logout in another tab
-    with pytest.raises(SessionInterrupted):
-        middleware.process_response(request, HttpResponse())
-
-
-def test_a_request_reads_and_writes_its_session_in_one_statement_each(client):
-    client.force_login(member(Role.REFERENT))
-    client.get(reverse("home"))
+def session_statements(client, path) -> list[str]:
     with CaptureQueriesContext(connection) as queries:
-        assert client.get(reverse("home")).status_code == 200
-    table = Session._meta.db_table
-    statements = [query["sql"] for query in queries.captured_queries]
-    ours = [index for index, sql in enumerate(statements) if table in sql]
-    assert [statements[index].split()[0] for index in ours] == ["SELECT", "UPDATE"], statements
-    # No transaction of its own around the update (Django's engine puts it in a savepoint, or between a
-    # BEGIN and a COMMIT outside a transaction).
-    update = ours[1]
-    assert not statements[update - 1].startswith("SAVEPOINT")
-    assert update + 1 == len(statements) or not statements[update + 1].startswith("RELEASE SAVEPOINT")
+        assert client.get(path).status_code == 200
+    return [query["sql"].split()[0] for query in queries.captured_queries if SESSION_TABLE in query["sql"]]
 
 
-def test_the_session_keeps_a_signed_in_user_and_logout_ends_it(client):
+def test_sessions_are_djangos_cached_database_sessions():
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+    assert settings.SESSION_COOKIE_AGE == settings.SESSION_IDLE_MINUTES * 60
+    assert settings.SESSION_SAVE_EVERY_REQUEST
+
+
+def test_a_signed_in_request_reads_its_session_from_the_cache_and_writes_it_back(client):
+    key = login(client, member(Role.REFERENT))
+    assert Session.objects.filter(session_key=key).exists()
+    # Read from the cache, saved to the database (its expiry pushed back: the idle limit counts from here).
+    assert session_statements(client, reverse("home")) == ["UPDATE"]
+
+
+def test_the_session_outlives_a_cache_restart(client):
     user = member(Role.REFERENT)
-    client.force_login(user)
+    login(client, user)
+    caches["default"].clear()
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert response.context["user"] == user
+    assert session_statements(client, reverse("home")) == ["UPDATE"]  # back in the cache
+
+
+def test_a_session_ends_after_the_idle_limit(client, settings):
+    settings.SESSION_COOKIE_AGE = 1  # seconds without a request
+    key = login(client, member(Role.REFERENT))
     assert client.get(reverse("home")).status_code == 200
-    key = client.cookies[settings.SESSION_COOKIE_NAME].value
-    assert SessionStore(key)["_auth_user_id"] == str(user.pk)
-    client.post(reverse("logout"))
+    time.sleep(1.2)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+    assert not Session.objects.filter(session_key=key, expire_date__gt=timezone.now()).exists()
+
+
+def test_each_request_pushes_the_idle_limit_back(client, settings):
+    settings.SESSION_COOKIE_AGE = 2
+    login(client, member(Role.REFERENT))
+    for _ in range(3):
+        time.sleep(0.8)
+        assert client.get(reverse("home")).status_code == 200
+
+
+def test_logout_ends_the_session_in_the_cache_and_the_database(client):
+    user = member(Role.REFERENT)
+    key = login(client, user)
+    assert client.post(reverse("logout")).status_code == 302
     assert not Session.objects.filter(session_key=key).exists()
-    assert client.get(reverse("home")).status_code == 302
+    # The old cookie, replayed, opens nothing.
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_a_logout_in_another_browser_tab_ends_this_one(client):
+    user = member(Role.REFERENT)
+    key = login(client, user)
+    other_tab = Client()
+    other_tab.cookies[settings.SESSION_COOKIE_NAME] = key
+    assert other_tab.post(reverse("logout")).status_code == 302
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))

@@ -98,3 +98,57 @@ def test_theme_colour_must_be_readable_with_white_text():
 def test_contrast_ratio_matches_the_wcag_formula():
     assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
     assert contrast_ratio("#767676", "#ffffff") == pytest.approx(4.54, abs=0.01)
+
+
+CACHE_LOCATION = "import config.settings.base as s; print(s.CACHES['default'].get('LOCATION', 'locmem'))"
+
+
+def test_production_caches_in_the_brokers_redis_server_in_the_next_database():
+    result = load_settings(code=CACHE_LOCATION, **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "redis://127.0.0.1:6379/1"
+    result = load_settings(
+        code=CACHE_LOCATION, **{**PRODUCTION_ENV, "CELERY_BROKER_URL": "redis://:s3cret@redis:6379"}
+    )
+    assert result.stdout.strip() == "redis://:s3cret@redis:6379/1"
+
+
+def test_production_takes_cache_url_when_given():
+    result = load_settings(code=CACHE_LOCATION, **PRODUCTION_ENV, CACHE_URL="rediss://cache.example.org:6380/3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "rediss://cache.example.org:6380/3"
+
+
+@pytest.mark.parametrize(
+    ("cache_url", "message"),
+    [
+        ("redis://127.0.0.1:6379/0", "another Redis database than the Celery broker's"),
+        ("redis://127.0.0.1:6379", "another Redis database than the Celery broker's"),
+        ("memcached://127.0.0.1:11211", "CACHE_URL must be a Redis URL"),
+        ("redis://127.0.0.1:6379/un", "CACHE_URL must be a Redis URL"),
+        ("redis://:s3cret@127.0.0.1:port/1", "CACHE_URL has an invalid port"),
+    ],
+)
+def test_a_bad_cache_url_is_refused(cache_url, message):
+    result = load_settings(code=CACHE_LOCATION, **PRODUCTION_ENV, CACHE_URL=cache_url)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "s3cret" not in result.stderr
+
+
+def test_production_without_a_redis_broker_needs_cache_url():
+    env = {**PRODUCTION_ENV, "CELERY_BROKER_URL": "amqp://guest@rabbit//"}
+    result = load_settings(code=CACHE_LOCATION, **env)
+    assert result.returncode != 0
+    assert "CACHE_URL (redis://host:6379/1) is required" in result.stderr
+    assert load_settings(code=CACHE_LOCATION, **env, CACHE_URL="redis://cache:6379/0").stdout.strip() == (
+        "redis://cache:6379/0"
+    )
+
+
+def test_development_caches_in_local_memory_unless_cache_url_is_set():
+    env = {"CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
+    assert load_settings(code=CACHE_LOCATION, **env).stdout.strip() == "locmem"
+    assert load_settings(code=CACHE_LOCATION, **env, CACHE_URL="redis://127.0.0.1:6379/2").stdout.strip() == (
+        "redis://127.0.0.1:6379/2"
+    )

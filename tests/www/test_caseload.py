@@ -18,7 +18,7 @@ from casework.services import beneficiary_share, emergency_access_open
 from casework.services.common import files_refresh_contract_end, files_refresh_orientation
 from tests.accounts.factories import DepartmentFactory, StructureFactory, UserFactory, member
 from tests.casework.factories import BeneficiaryFactory, ContractFactory, OrientationFactory
-from tests.conftest import AUDIT_QUERIES, HEADER_QUERIES
+from tests.conftest import AUDIT_QUERIES, HEADER_QUERIES, SESSION_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -290,9 +290,11 @@ def test_caseload_runs_a_constant_number_of_queries(
 ):
     _many_files(world, count)
     client.force_login(getattr(world, persona))
-    # Session, user, BEGIN, memberships, the page's ids and count, its rows, the filters' choices (structures,
-    # communes, and referents when viewing all files), COMMIT, then the session save (one UPDATE).
-    with django_assert_max_num_queries((10 if view == "suivis" else 11) + AUDIT_QUERIES + HEADER_QUERIES):
+    # User, BEGIN, memberships, the page's ids and count, its rows, the filters' choices (structures,
+    # communes, and referents when viewing all files), COMMIT, then the session's save.
+    with django_assert_max_num_queries(
+        (8 if view == "suivis" else 9) + SESSION_QUERIES + AUDIT_QUERIES + HEADER_QUERIES
+    ):
         response = client.get(URL, {"vue": view})
     assert response.status_code == 200
     assert f"{count + 1} dossiers" in response.content.decode()
@@ -335,7 +337,7 @@ def test_filtered_and_searched_caseload_runs_a_constant_number_of_queries(
     # As above, plus checking the chosen structure and referent (the chosen commune is checked against the
     # list of communes, read once for the page). The htmx partial renders no dropdown, but still checks the
     # chosen structure, referent and commune: 2 queries fewer.
-    with django_assert_max_num_queries((13 if htmx else 15 + HEADER_QUERIES) + AUDIT_QUERIES):
+    with django_assert_max_num_queries((11 if htmx else 13 + HEADER_QUERIES) + SESSION_QUERIES + AUDIT_QUERIES):
         response = client.get(URL, {"vue": view, **_filters(world)}, headers=headers)
     assert response.status_code == 200
     html = response.content.decode()
