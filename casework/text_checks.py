@@ -5,9 +5,10 @@
 - a bank account number (IBAN): nothing in the pathway needs it;
 - health words: health is sensitive data (RGPD art. 9), to be read only by those it is addressed to.
 
-A number is reported only when its check digits are right (the NIR key, the IBAN's mod-97), so that a
-CAF number, a phone number or a date is not taken for one. Nothing here refuses a text: the forms
-warn the author, who may rephrase, mark the note sensitive, or keep it as it is.
+The finders below spot candidates in free text; a candidate is reported only when python-stdnum finds it
+valid (`stdnum.fr.nir`: its key; `stdnum.iban`: a known country, that country's length and format, the
+mod-97 check), so that a CAF number, a phone number or a date is not taken for one. Nothing here refuses
+a text: the forms warn the author, who may rephrase, mark the note sensitive, or keep it as it is.
 """
 
 import hashlib
@@ -15,34 +16,27 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from stdnum import iban
+from stdnum.fr import nir
+
 NIR = "nir"
 IBAN = "iban"
 HEALTH = "health"
 
 # Separators people type inside a number: spaces (also non-breaking), dots, dashes.
+_SEPARATORS = " .-\u00a0\u202f"
 _SEPARATOR = r"[ .\-\u00a0\u202f]?"
 
 # A NIR: sex (1, 2, or 7/8 for a temporary number), then 14 characters of which the 6th and 7th may be
 # 2A/2B (Corsica). Each character may be preceded by one separator; the whole is not glued to other
 # letters or digits. The key is checked afterwards.
 _NIR_CANDIDATE = re.compile(rf"(?<![0-9A-Za-z])[1278](?:{_SEPARATOR}[0-9ABab]){{14}}(?![0-9A-Za-z])")
-_NIR_SHAPE = re.compile(r"^[1278]\d{4}(?:\d{2}|2[AB])\d{6}\d{2}$")
+NIR_FIRST_DIGITS = frozenset("1278")
 
 # The start of an IBAN: a country code and two check digits, not glued to a preceding letter or digit.
 _IBAN_START = re.compile(r"(?<![0-9A-Za-z])([A-Za-z]{2})(\d{2})")
-
-# IBAN length per country (SWIFT's IBAN registry).
-IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BI": 27,
-    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27, "DK": 18, "DO": 28,
-    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
-    "GL": 18, "GR": 27, "GT": 28, "HN": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
-    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21,
-    "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28,
-    "NL": 18, "NO": 15, "OM": 23, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22,
-    "RU": 33, "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25,
-    "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
-}  # fmt: skip
+# An IBAN has 15 (Norway) to 34 characters (ISO 13616); python-stdnum knows each country's length.
+IBAN_MIN_LENGTH, IBAN_MAX_LENGTH = 15, 34
 
 # Health words, written without accents and in lower case (the text is folded the same way before
 # matching); whole words only, so "alcoolique" matches "alcool\w*" but "vihuela" does not match "vih".
@@ -101,61 +95,56 @@ class Finding:
 
 
 def _compact(text: str) -> str:
+    """The number without the separators people type in it, in upper case (as python-stdnum reads it)."""
     return re.sub(r"[ .\-\u00a0\u202f]", "", text).upper()
 
 
 def is_valid_nir(value: str) -> bool:
-    """A NIR with its key right: 97 − (the 13-character number mod 97); Corsica's 2A/2B count as 19/18."""
-    nir = _compact(value)
-    if not _NIR_SHAPE.match(nir):
-        return False
-    number = nir[:13]
-    if number[5:7] == "2A":
-        number = number[:5] + "19" + number[7:]
-    elif number[5:7] == "2B":
-        number = number[:5] + "18" + number[7:]
-    return int(nir[13:]) == 97 - int(number) % 97
+    """A NIR (1 or 2, or 7 or 8 for a temporary number, then 14 characters) whose key is right."""
+    number = _compact(value)
+    return number[:1] in NIR_FIRST_DIGITS and nir.is_valid(number)
 
 
 def is_valid_iban(value: str) -> bool:
-    """An IBAN of a known country, of that country's length, whose mod-97 check holds."""
-    iban = _compact(value)
-    country = iban[:2]
-    if IBAN_LENGTHS.get(country) != len(iban) or not iban[2:4].isdigit() or not iban.isalnum():
-        return False
-    rearranged = iban[4:] + iban[:4]
-    return int("".join(str(int(char, 36)) for char in rearranged)) % 97 == 1
+    """An IBAN of a known country, of that country's length and format, whose mod-97 check holds. Without
+    python-stdnum's national checks (`check_country`): they also look the bank up in its own lists, and
+    an account at a bank missing from them must still be reported."""
+    return iban.is_valid(_compact(value), check_country=False)
 
 
 def _find_ibans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each valid IBAN: from a country code, read as many characters as that country's
-    IBAN has (separators allowed between them), then check it."""
+    """(start, end) of each valid IBAN: from a country code and two digits, the first run of letters and
+    digits (separators allowed between them) of an IBAN's length, not glued to more, that is valid."""
     spans = []
     position = 0
     while match := _IBAN_START.search(text, position):
-        length = IBAN_LENGTHS.get(match.group(1).upper())
-        end = _read_alphanumerics(text, match.end(), (length or 0) - 4) if length else None
-        if end is not None and is_valid_iban(text[match.start() : end]):
-            spans.append((match.start(), end))
+        start = match.start()
+        end = next((end for end in _iban_ends(text, match.end()) if is_valid_iban(text[start:end])), None)
+        if end is not None:
+            spans.append((start, end))
             position = end
         else:
-            position = match.start() + 1
+            position = start + 1
     return spans
 
 
-def _read_alphanumerics(text: str, start: int, count: int) -> int | None:
-    """The end of `count` more letters or digits from `start`, one separator allowed before each;
-    None when the text stops sooner or the number goes on glued to more letters or digits."""
+def _iban_ends(text: str, start: int):
+    """The possible ends of an IBAN whose first 4 characters end at `start`: after each further letter or
+    digit (one separator allowed before each) that brings it to an IBAN's length, when the text does not
+    go on glued to more letters or digits."""
     index = start
-    for _ in range(count):
-        if index < len(text) and text[index] in " .-\u00a0\u202f":
+    for length in range(5, IBAN_MAX_LENGTH + 1):
+        if index < len(text) and text[index] in _SEPARATORS:
             index += 1
-        if index >= len(text) or not (text[index].isascii() and text[index].isalnum()):
-            return None
+        if index >= len(text) or not _is_alphanumeric(text[index]):
+            return
         index += 1
-    if index < len(text) and text[index].isascii() and text[index].isalnum():
-        return None
-    return index
+        if length >= IBAN_MIN_LENGTH and not (index < len(text) and _is_alphanumeric(text[index])):
+            yield index
+
+
+def _is_alphanumeric(char: str) -> bool:
+    return char.isascii() and char.isalnum()
 
 
 def _fold(text: str) -> tuple[str, list[int]]:
