@@ -24,7 +24,7 @@ class AuditMiddleware:
         action = AUDITED_URLS.get((request.method, url_name))
         annotations = getattr(request, "_audit", {})
         if action is None and request.method == "POST" and url_name.startswith(WRITE_PREFIXES):
-            if response.status_code >= 400 or (response.status_code == 200 and not request.headers.get("HX-Request")):
+            if response.status_code >= 400 or (response.status_code == 200 and not request.htmx):
                 return response  # a form shown again with its errors wrote nothing
             action = AuditEvent.Action.WRITE
         elif action is None and request.method == "POST" and url_name.startswith(ADMIN_PREFIX):

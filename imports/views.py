@@ -132,7 +132,8 @@ def import_detail(request, import_id):
     check_manages_imports(request.user)
     beneficiary_import = _get_import_or_404(request.user, import_id)
     context = _detail_context(request, beneficiary_import)
-    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
+    # A history restore (the back button, htmx keeping no copy of the page) wants the whole page.
+    if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "imports/includes/progress.html", context)
         # Once finished, the whole page shows the result (the counts and the refused rows).
         if beneficiary_import.finished:

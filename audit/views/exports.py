@@ -148,7 +148,8 @@ def audit_export_status(request, export_id):
         "status_url": reverse("audit:export_status", args=[export.public_id]),
         "poll_seconds": POLL_SECONDS,
     }
-    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
+    # A history restore (the back button, htmx keeping no copy of the page) wants the whole page.
+    if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "audit/includes/export_progress.html", context)
     else:
         context["filters"] = _filters_display(export.filters)

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_filters",
     "axes",
+    "django_htmx",
     "accounts",
     "casework",
     "audit",
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # request.htmx: whether htmx sent the request, and what for (a history restore, its target).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

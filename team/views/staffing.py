@@ -40,10 +40,6 @@ def _check_supervisor(user) -> None:
         raise PermissionDenied("Cette page est réservée aux responsables d'équipe.")
 
 
-def _wants_partial(request) -> bool:
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
-
-
 # --- Reassignment ------------------------------------------------------------------------------
 
 
@@ -241,7 +237,7 @@ def notification_read(request, notification_id):
     user = request.user
     notification = get_object_or_404(_user_notifications(user), public_id=notification_id)
     services.notification_mark_read(actor=user, notification=notification)
-    if _wants_partial(request):
+    if request.htmx:
         notification.link, notification.link_label = _notification_link(notification, user)
         response = render(
             request,

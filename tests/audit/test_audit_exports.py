@@ -720,6 +720,16 @@ def test_the_status_page_shows_progress_and_htmx_polls_it_until_the_export_is_fi
     assert 'aria-valuenow="100"' in finished
 
 
+def test_a_history_restore_of_the_status_page_gets_the_whole_page(client, auditor):
+    """htmx asks again for a page missing from its history cache (the back button): it needs the page."""
+    export = request_export(auditor)
+    client.force_login(auditor)
+    url = reverse("audit:export_status", args=[export.public_id])
+    restored = client.get(url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in restored.content.decode()
+    assert "HX-Request" in restored["Vary"]
+
+
 def test_a_failed_export_shows_its_error_and_stops_polling(client, auditor):
     export = request_export(auditor)
     AuditExport.objects.filter(pk=export.pk).update(status="failed", error="L'export a échoué après 5 tentatives.")

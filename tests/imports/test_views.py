@@ -169,6 +169,16 @@ def test_the_progress_partial_is_what_htmx_polls(client, admin, tmp_path):
     assert 'hx-trigger="every 2s"' in html and "<html" not in html and "En attente" in html
 
 
+def test_a_history_restore_of_an_import_gets_the_whole_page(client, admin, tmp_path):
+    """htmx asks again for a page missing from its history cache (the back button): it needs the page."""
+    client.force_login(admin)
+    upload(client, tmp_path, [row("4000001")])
+    url = reverse("imports:detail", args=[BeneficiaryImport.objects.get().public_id])
+    restored = client.get(url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in restored.content.decode()
+    assert "HX-Request" in restored["Vary"]
+
+
 def test_the_refused_rows_download_as_a_formula_safe_csv(client, admin, finished_import):
     client.force_login(admin)
 

@@ -80,10 +80,6 @@ CORRECTED_MESSAGES = {
 }
 
 
-def _is_htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
 def _local(moment) -> str:
     return date_format(timezone.localtime(moment), "d/m/Y à H:i")
 
@@ -174,7 +170,7 @@ def step_status(request, public_id, entry_id):
             try:
                 step = services.step_set_status(actor=request.user, step=step, **form.status_arguments())
             except ConcurrentEdit as error:
-                if _is_htmx(request):
+                if request.htmx:
                     return _render_item(
                         request, beneficiary, "step", error.current, conflict_message(error.current), "warning", 409
                     )
@@ -184,11 +180,11 @@ def step_status(request, public_id, entry_id):
                 form.add_service_errors(error)
             else:
                 message = f"Étape « {step.get_kind_display()} » : {step.get_status_display().lower()}."
-                if _is_htmx(request):
+                if request.htmx:
                     return _render_item(request, beneficiary, "step", step, message, "success")
                 messages.success(request, message)
                 return _to_file(beneficiary)
-        if _is_htmx(request) and not conflict:
+        if request.htmx and not conflict:
             return _render_item(request, beneficiary, "step", step, _errors_text(form), "danger")
     else:
         form = StepStatusForm(initial=StepStatusForm.initial_for(step), step=step)
@@ -240,7 +236,7 @@ def appointment_record(request, public_id, entry_id):
                 )
             except ConcurrentEdit as error:
                 current = error.current
-                if _is_htmx(request):
+                if request.htmx:
                     return _render_item(
                         request, beneficiary, "appointment", current, conflict_message(current), "warning", 409
                     )
@@ -252,11 +248,11 @@ def appointment_record(request, public_id, entry_id):
                 message = (
                     f"Rendez-vous du {_local(appointment.scheduled_at)} : {appointment.get_status_display().lower()}."
                 )
-                if _is_htmx(request):
+                if request.htmx:
                     return _render_item(request, beneficiary, "appointment", appointment, message, "success")
                 messages.success(request, message)
                 return _to_file(beneficiary)
-        if _is_htmx(request) and not conflict:
+        if request.htmx and not conflict:
             return _render_item(request, beneficiary, "appointment", appointment, _errors_text(form), "danger")
     else:
         form = AppointmentRecordForm(initial=AppointmentRecordForm.initial_for(appointment), appointment=appointment)
@@ -281,7 +277,7 @@ def _note_saved_message(note: Note) -> str:
 def note_create(request, public_id):
     """Anyone who may read the file may write a note on it (people it is shared with too)."""
     beneficiary = get_beneficiary_or_404(request.user, public_id)
-    htmx = _is_htmx(request)
+    htmx = request.htmx
     form_options = {"actor": request.user, "search_url": note_recipients_url(beneficiary)}
     if htmx:
         form_options["auto_id"] = QUICK_NOTE_AUTO_ID

@@ -130,8 +130,8 @@ def file_detail(request, public_id):
     # htmx swaps the timeline alone when the kind filter changes, and appends the next items for
     # "Afficher les événements plus anciens"; a history restore (the back button after such a swap,
     # htmx keeping no copy of the page) wants the whole page.
-    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
-        if request.headers.get("HX-Target") == TIMELINE_MORE_TARGET:
+    if request.htmx and not request.htmx.history_restore_request:
+        if request.htmx.target == TIMELINE_MORE_TARGET:
             response = render(request, TIMELINE_ITEMS_PARTIAL, {**context, "appending": True})
         else:
             response = render(request, TIMELINE_PARTIAL, {**context, "swap_count": True, "appending": False})

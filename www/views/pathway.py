@@ -68,10 +68,6 @@ def _posted(request) -> dict | None:
     return request.POST if request.method == "POST" else None
 
 
-def _is_htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
 def _page(request, template: str, beneficiary: Beneficiary, form, *, title: str, submit_label: str, **context):
     return render(
         request,
@@ -321,7 +317,7 @@ def _status_answer(request, beneficiary, *, template, context, ok, notice, notic
     """The answer to a status change: the fragment for htmx (with the error or the notice), otherwise a
     redirection to the file once saved, or a page with the fragment and its error."""
     context = {"file": beneficiary, "can_change": True, **context}
-    if _is_htmx(request):
+    if request.htmx:
         return render(request, template, {**context, notice_name: notice if ok else ""})
     if ok:
         messages.success(request, notice)
