@@ -12,7 +12,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASES
+from config.settings.base import CACHE_URL, DATABASES
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("The benchmark runs on PostgreSQL only: set DATABASE_URL=postgres:///... .")
@@ -33,6 +33,12 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
 # Persistent connections, as in production (DATABASE_CONN_MAX_AGE defaults to 60 there).
 DATABASES["default"]["CONN_MAX_AGE"] = 60
+# Sessions are read from the cache, as in production: Redis (database 1 of the local server unless
+# CACHE_URL names another), shared by the load test's gunicorn workers as by production's.
+if not CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/1"}
+    }
 
 # The benchmark's management commands (bench_import, bench_audit_export); not installed in production.
 INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405
