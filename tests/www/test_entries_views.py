@@ -22,6 +22,7 @@ from tests.casework.factories import (
     BeneficiaryFactory,
     ContractFactory,
     NoteFactory,
+    ObjectiveFactory,
     OrientationFactory,
     StepFactory,
 )
@@ -442,6 +443,30 @@ def test_contracts_get_the_withdraw_link_and_other_kinds_nothing(world):
         can_change=True,
     )
     assert html.strip() == ""
+
+
+def test_every_text_of_the_actions_is_escaped_and_the_buttons_post_the_version(world, planned_step):
+    tricky = 'Trouver <b>un</b> "emploi" & s\'y tenir'
+    objective = ObjectiveFactory(beneficiary=world.file, author=world.referent, title=tricky)
+    html = render_include(
+        "entries_item.html",
+        world.referent,
+        file=world.file,
+        entry=objective,
+        entry_kind="objective",
+        can_change=True,
+        item_message="Modifiée <entre-temps>",
+        item_level="warning",
+    )
+    assert "<b>" not in html and "Trouver &lt;b&gt;un&lt;/b&gt; &quot;emploi&quot; &amp; s&#x27;y tenir" in html
+    assert 'role="alert">Modifiée &lt;entre-temps&gt;</p>' in html
+    html = render_include(
+        "entries_item.html", world.referent, file=world.file, entry=planned_step, entry_kind="step", can_change=True
+    )
+    assert f'name="version" value="{planned_step.version}"' in html and html.count('type="submit"') == 3
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert f'id="actions-step-{planned_step.public_id}"' in html
+    assert f'hx-target="#actions-step-{planned_step.public_id}"' in html
 
 
 def test_a_note_is_corrected_by_its_author_only(world):
