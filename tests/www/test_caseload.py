@@ -1,12 +1,10 @@
 """The caseload page (*mes dossiers*): who sees which rows, the toggle, pagination, query count."""
 
 import datetime
-import re
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
-from django.template import engines
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -290,8 +288,8 @@ def test_caseload_runs_a_constant_number_of_queries(
 ):
     _many_files(world, count)
     client.force_login(getattr(world, persona))
-    # User, BEGIN, memberships, the page's ids and count, its rows, the filters' choices (structures,
-    # communes, and referents when viewing all files), COMMIT, then the session's save.
+    # User, BEGIN, memberships, the count, the page's rows, the filters' choices (structures, communes,
+    # and referents when viewing all files), COMMIT, then the session's save.
     with django_assert_max_num_queries(
         (8 if view == "suivis" else 9) + SESSION_QUERIES + AUDIT_QUERIES + HEADER_QUERIES
     ):
@@ -362,88 +360,22 @@ def test_the_number_of_queries_does_not_depend_on_the_number_of_rows(client, wor
     assert queries() == with_50
 
 
-# The rows as the caseload's template wrote them until the view wrote them (www.views.caseload._row).
-ROW_TEMPLATE = """{% load casework %}{% for file in page_obj %}
-      <tr>
-        <th scope="row">
-          <a href="{{ file.detail_path }}">{{ file.last_name|upper }} {{ file.first_name }}</a>
-          {% if not file.is_active %}<span class="badge text-bg-secondary ms-1">Accompagnement terminé</span>{% endif %}
-        </th>
-        <td class="text-nowrap">{{ file.birth_date|date:"d/m/Y" }}</td>
-        <td class="text-nowrap"><span class="text-body-secondary small">{{ file.get_organism_display }}</span> {{ file.allocataire_number }}</td>
-        <td>{{ file.commune|default:"—" }}</td>
-        <td>{% if file.orientation_label %}{{ file.orientation_label }}{% else %}<span class="text-body-secondary">Non orienté·e</span>{% endif %}</td>
-        <td class="text-nowrap">
-          {% if file.contract_state == "expired" %}
-          <span class="badge text-bg-danger">{{ file.contract_end|date:"d/m/Y" }}</span> <span class="small text-danger-emphasis">échu</span>
-          {% elif file.contract_state == "ending" %}
-          <span class="badge text-bg-warning">{{ file.contract_end|date:"d/m/Y" }}</span> <span class="small">bientôt</span>
-          {% elif file.contract_state == "running" %}
-          {{ file.contract_end|date:"d/m/Y" }}
-          {% else %}
-          <span class="text-body-secondary">Aucun contrat signé</span>
-          {% endif %}
-        </td>
-        <td class="text-nowrap">{% if file.last_activity_at %}{{ file.last_activity_at|date:"d/m/Y" }}{% else %}<span class="text-body-secondary">—</span>{% endif %}</td>
-        {% if view == VIEW_ALL %}
-        <td>
-          {% if file.current_referent %}{{ file.current_referent|person }}{% if file.current_referent_id == user.pk %} <span class="badge text-bg-light border">vous</span>{% endif %}
-          <br><span class="small text-body-secondary">{{ file.current_structure|structure_label:user }}</span>
-          {% else %}<span class="text-body-secondary">Sans référent·e</span>{% endif %}
-        </td>
-        {% endif %}
-      </tr>
-    {% endfor %}"""  # noqa: E501 (the template as it was)
-
-
-def _normalised(markup: str) -> str:
-    return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", markup)).strip()
-
-
-def test_the_rows_are_the_templates_markup(client, world):
-    """Each row, written by the view, is what the template wrote, for files in every state: ended
-    support, no commune, oriented or not, each contract state, activity late at night (the date shown is
-    Paris's), no referent (an intake queue), a sensitive structure, names that need escaping."""
+def test_rows_escape_their_texts_and_show_local_dates(client, world):
+    """Names that need escaping; an activity late at night (UTC) is shown on Paris's day; a file with no
+    referent (an intake queue) says so; the user's own files are marked."""
     today = timezone.localdate()
-    csapa = StructureFactory(name="CSAPA <Le Relais>", is_sensitive=True, department=world.nord.department)
-    worker = member(Role.REFERENT, structure=csapa, username="csapa", first_name="Zoé", last_name='O\'Brien & "fils"')
-    files = [
-        world.file,
-        BeneficiaryFactory(referent=world.supervisor, last_name="<b>Dupont</b>", first_name="Zoé & Léa", commune=""),
-        BeneficiaryFactory(referent=world.colleague, is_active=False, support_ended_on=today, last_name="Ended"),
-        BeneficiaryFactory(referent=worker, last_name="Petit"),
-        BeneficiaryFactory(intake_structure=world.nord, last_name="Attente"),
-    ]
-    OrientationFactory(beneficiary=files[1], track=Orientation.Track.SOCIO_PROFESSIONAL)
-    files_refresh_orientation(Beneficiary.objects.filter(pk=files[1].pk))
-    ContractFactory(beneficiary=files[0], expired=True)
-    ContractFactory(
-        beneficiary=files[1],
-        start_date=today - datetime.timedelta(days=150),
-        end_date=today + datetime.timedelta(days=10),
-    )
-    ContractFactory(beneficiary=files[3])
-    ContractFactory(beneficiary=files[2], expired=True)
-    late = datetime.datetime.combine(today, datetime.time(23, 30), tzinfo=datetime.UTC)
-    Beneficiary.objects.filter(pk=files[0].pk).update(last_activity_at=late)
-    beneficiary_share(actor=worker, beneficiary=files[3], structure=world.nord, reason="Relais emploi")
-    checked = 0
-    for user, view in (
-        (world.supervisor, "tous"),
-        (world.referent, "suivis"),
-        (world.referent, "tous"),
-        (world.colleague, "tous"),
-    ):
-        client.force_login(user)
-        response = client.get(URL, {"vue": view})
-        context = response.context
-        reference = (
-            engines["django"]
-            .from_string(ROW_TEMPLATE)
-            .render({"page_obj": context["page_obj"], "view": view, "VIEW_ALL": "tous", "user": context["user"]})
-        )
-        body = response.content.decode()
-        rows = body[body.index("<tbody>") + len("<tbody>") : body.index("</tbody>")]
-        assert _normalised(rows) == _normalised(reference), (user.username, view)
-        checked += len(context["page_obj"])
-    assert checked >= 10
+    BeneficiaryFactory(referent=world.supervisor, last_name="<b>Dupont</b>", first_name="Zoé & Léa", commune="")
+    BeneficiaryFactory(intake_structure=world.nord, last_name="Attente")
+    late = datetime.datetime.combine(today - datetime.timedelta(days=2), datetime.time(23, 30), tzinfo=datetime.UTC)
+    Beneficiary.objects.filter(pk=world.file.pk).update(last_activity_at=late)
+    html = page(client, world.supervisor, vue="tous")
+    assert "&lt;B&gt;DUPONT&lt;/B&gt; Zoé &amp; Léa" in html and "<B>DUPONT" not in html
+    assert f"{timezone.localtime(late):%d/%m/%Y}" in html and f"{late:%d/%m/%Y}" not in html
+    assert "Sans référent·e" in html
+    assert '<span class="badge text-bg-light border">vous</span>' in html
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", "abc", "-1", "0", "1.5", "", "2", "1e3"])
+def test_a_hostile_page_number_shows_a_page(client, world, number):
+    html = page(client, world.referent, page=number)
+    assert "MARTIN Aïcha" in html

@@ -11,24 +11,21 @@ same URLs serve the whole page without JavaScript.
 """
 
 import datetime
-import html
 
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
 from audit.trail import audit_annotate
 from casework.models import Orientation
 from casework.permissions import reads_files
-from casework.querysets import caseload_rows, with_caseload_data
+from casework.querysets import CASELOAD_COLUMNS, with_caseload_data
 from casework.querysets import caseload_search as search_files
-from core.pagination import IdPaginator
-from core.paths import path_to
 from www.filters import CONTRACT_ENDING_SOON_DAYS, CaseloadFilterSet, CaseloadSearchForm, caseload_scope
 
 PAGE_SIZE = 50
@@ -51,60 +48,6 @@ def _contract_state(end: datetime.date | None, today: datetime.date) -> str:
     if end <= today + datetime.timedelta(days=CONTRACT_ENDING_SOON_DAYS):
         return "ending"
     return "running"
-
-
-def _row(file, *, view_all: bool, user) -> SafeString:
-    """A file's row of the caseload table (`<tr>...</tr>`), written here rather than by the template: 50
-    rows of ~14 template nodes each cost ~5 ms a page (docs/performance.md). Every text is escaped as the
-    template's autoescape did (tests/casework/test_caseload.py compares both, row by row)."""
-
-    def esc(value) -> str:
-        return html.escape(str(value))
-
-    name = f"{esc(file.last_name.upper())} {esc(file.first_name)}"
-    cells = [
-        f'<tr>\n<th scope="row">\n<a href="{esc(file.detail_path)}">{name}</a>',
-        "" if file.is_active else '<span class="badge text-bg-secondary ms-1">Accompagnement terminé</span>',
-        "</th>",
-        f'<td class="text-nowrap">{_date(file.birth_date)}</td>',
-        f'<td class="text-nowrap"><span class="text-body-secondary small">{esc(file.get_organism_display())}</span>'
-        f" {esc(file.allocataire_number)}</td>",
-        f"<td>{esc(file.commune) if file.commune else '—'}</td>",
-        f"<td>{esc(file.orientation_label)}</td>"
-        if file.orientation_label
-        else '<td><span class="text-body-secondary">Non orienté·e</span></td>',
-        f'<td class="text-nowrap">{_CONTRACT_CELLS[file.contract_state].format(_date(file.contract_end))}</td>',
-        f'<td class="text-nowrap">{_date(timezone.localtime(file.last_activity_at))}</td>'
-        if file.last_activity_at
-        else '<td class="text-nowrap"><span class="text-body-secondary">—</span></td>',
-    ]
-    if view_all:
-        referent = file.current_referent
-        if referent is None:
-            cells.append('<td>\n<span class="text-body-secondary">Sans référent·e</span>\n</td>')
-        else:
-            mine = file.current_referent_id == user.pk
-            you = ' <span class="badge text-bg-light border">vous</span>' if mine else ""
-            structure = file.current_structure.label_for(user) if file.current_structure is not None else ""
-            cells.append(
-                f"<td>\n{esc(referent.get_full_name() or referent.username)}{you}\n"
-                f'<br><span class="small text-body-secondary">{esc(structure)}</span>\n</td>'
-            )
-    cells.append("</tr>")
-    return mark_safe("\n".join(cells))  # noqa: S308 (every text above is escaped)
-
-
-def _date(value: datetime.date | None) -> str:
-    return "" if value is None else f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
-
-
-# The contract cell by the file's contract state (`_contract_state`), the end date in place of {}.
-_CONTRACT_CELLS = {
-    "expired": '<span class="badge text-bg-danger">{}</span> <span class="small text-danger-emphasis">échu</span>',
-    "ending": '<span class="badge text-bg-warning">{}</span> <span class="small">bientôt</span>',
-    "running": "\n{}\n",
-    "": '<span class="text-body-secondary">Aucun contrat signé</span>',
-}
 
 
 def _check_reads_files(user) -> None:
@@ -157,17 +100,16 @@ def _render_caseload(request, params: QueryDict, *, page_number, search_form, fr
     # silently showing more files than asked for.
     files = filterset.qs if filterset.is_valid() else files.none()
 
-    # The page's ids and the count in one statement, then the page's rows by id (core.pagination).
-    page = IdPaginator(files, PAGE_SIZE, rows=caseload_rows).get_page(page_number)
+    # Only the columns the rows show (a column left out and read by the template would cost a query per
+    # row, which the tests of the number of queries catch).
+    page = Paginator(files.only(*CASELOAD_COLUMNS), PAGE_SIZE).get_page(page_number)
     today = timezone.localdate()
     for beneficiary in page:
-        beneficiary.detail_path = path_to("casework:file_detail", beneficiary.public_id)
         # A file whose support has ended has no contract to renew: its end date is shown, not flagged.
         state = _contract_state(beneficiary.contract_end, today)
         beneficiary.contract_state = "running" if state and not beneficiary.is_active else state
         track = beneficiary.orientation_track
         beneficiary.orientation_label = Orientation.Track(track).label if track else ""
-        beneficiary.row = _row(beneficiary, view_all=view == VIEW_ALL, user=user)
 
     # The audit trail keeps what was asked and how many files answered, never which (casework/audit.py).
     audit_annotate(request, details={"count": page.paginator.count, "search": search_term, "page": page.number})
