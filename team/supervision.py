@@ -484,6 +484,10 @@ class AlertRow:
     due: datetime.date
     days_overdue: int  # negative: days left (a contract about to expire)
 
+    @property
+    def days_left(self) -> int:
+        return -self.days_overdue
+
 
 # What the alerts' page and export show of a file (team.views.dashboard): its other columns, and its
 # referent's and structure's, would be ~300 values a page to convert for nothing.

@@ -14,8 +14,6 @@ exports (EXPORT); the views only add how many files or rows answered.
 """
 
 import csv
-import functools
-import html
 import io
 from urllib.parse import urlencode
 
@@ -26,7 +24,6 @@ from django.http import HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -36,8 +33,6 @@ from accounts.models import Membership, Role, User
 from audit.trail import audit_annotate
 from casework.querysets import SUPPORT_ONGOING
 from core.csv import csv_cell
-from core.pagination import counted_page
-from core.paths import path_to
 from team.charts import Series, column_chart, horizontal_bar_chart, month_label
 from team.deadlines import Deadlines
 from team.supervision import (
@@ -46,7 +41,6 @@ from team.supervision import (
     DEFAULT_ALERT_SORT,
     FILES,
     WARNINGS,
-    AlertRow,
     Dashboard,
     TeamRow,
     alert_page,
@@ -73,39 +67,29 @@ def _referent_name(user: User | None) -> str:
 
 
 def _caseload_url(base: str, **params) -> str:
-    """The caseload at `base` (its path, reversed once per page: a dashboard has hundreds of links) with
-    these filters, on the files of all the supervisor's structures whose support is ongoing."""
+    """The caseload at `base` (its path, reversed once per page) with these filters, on the files of all
+    the supervisor's structures whose support is ongoing."""
     query = {"vue": "tous", "accompagnement": SUPPORT_ONGOING}
     query.update({key: value for key, value in params.items() if value is not None})
     return f"{base}?{urlencode(query)}"
 
 
-def _cells(row: TeamRow, keys: list[str], base: str) -> SafeString:
-    """The row's cells (`<td>`), one per column: the figure, linked to the caseload with the matching
-    filters; no link for a zero (an empty list), nor for files held by nobody (the caseload cannot select
-    them). Written here rather than by a template loop: a dashboard has ~400 of them, and four template
-    nodes per cell cost ~4 ms a page (docs/performance.md). The row's link is encoded once, and each
-    column's filter added to it (`urlencode` per cell cost ~3 ms a page): the same URLs as
-    `_caseload_url(base, structure=..., referent=..., alerte=...)`."""
+def _cells(row: TeamRow, keys: list[str], base: str) -> list[tuple[int, str]]:
+    """(figure, link to the caseload with the matching filters) for each column of a row; no link for a
+    zero (an empty list), nor for files held by nobody (the caseload cannot select them)."""
     cells = []
-    row_link = None  # the escaped URL of the row's files, built at its first non-zero figure
     for key in keys:
-        value = int(row.counts[key])
+        value = row.counts[key]
+        url = ""
         if value and (row.is_total or row.referent is not None):
-            if row_link is None:
-                referent = None if row.is_total else row.referent.pk
-                row_link = html.escape(_caseload_url(base, structure=row.structure.pk, referent=referent))
-            href = row_link if key == FILES else f"{row_link}&amp;{_alert_query(key)}"
-            cells.append(f'<td class="text-end"><a href="{href}">{value}</a></td>')
-        else:
-            cells.append(f'<td class="text-end">{value}</td>')
-    return mark_safe("".join(cells))  # noqa: S308 (integers, and the URL escaped as conditional_escape does)
-
-
-@functools.cache
-def _alert_query(key: str) -> str:
-    """`alerte=<key>`, encoded and escaped for an attribute (the keys are the indicators' constants)."""
-    return html.escape(urlencode({"alerte": key}))
+            url = _caseload_url(
+                base,
+                structure=row.structure.pk,
+                referent=None if row.is_total else row.referent.pk,
+                alerte=None if key == FILES else key,
+            )
+        cells.append((value, url))
+    return cells
 
 
 def _charts(dashboard: Dashboard, user: User) -> dict:
@@ -223,39 +207,6 @@ class AlertFilterForm(forms.Form):
                 field.widget.attrs["aria-describedby"] = f"id_{name}-erreur"
 
 
-def _alert_row(alert: AlertRow) -> SafeString:
-    """An alert's row of the alerts table (`<tr>...</tr>`), written here rather than by the template: 50
-    rows of ~20 template nodes and a `{% url %}` each cost ~12 ms a page (docs/performance.md). Every text
-    is escaped as the template's autoescape did (tests/casework/test_supervision.py compares both)."""
-    file, days = alert.beneficiary, alert.days_overdue
-
-    def esc(value) -> str:
-        return html.escape(str(value))
-
-    if days > 0:
-        overdue = f"<strong>{days} jour{'s' if days != 1 else ''}</strong>"
-    elif days == 0:
-        overdue = "aujourd'hui"
-    else:
-        overdue = f"dans {-days} jour{'s' if days < -1 else ''}"
-    referent = file.current_referent
-    who = (
-        esc(referent.get_full_name() or referent.username)
-        if referent is not None
-        else '<span class="text-body-secondary">Sans référent·e</span>'
-    )
-    return mark_safe(  # noqa: S308 (every text escaped)
-        f'<tr>\n<th scope="row"><a href="{esc(path_to("casework:file_detail", file.public_id))}">'
-        f"{esc(file.last_name.upper())} {esc(file.first_name)}</a>\n"
-        f'<br><span class="small text-body-secondary">{esc(file.get_organism_display())} '
-        f"{esc(file.allocataire_number)}</span></th>\n"
-        f"<td>{esc(alert.label)}</td>\n"
-        f'<td class="text-nowrap">{alert.due.day:02d}/{alert.due.month:02d}/{alert.due.year:04d}</td>\n'
-        f'<td class="text-end text-nowrap">\n{overdue}\n</td>\n'
-        f"<td>{who}</td>\n</tr>"
-    )
-
-
 def _alert_rows(request, user, structures, deadlines):
     """The filter form and the union of alerts it selects (None when the form is invalid)."""
     form = AlertFilterForm(request.GET, user=user, structures=structures, deadlines=deadlines)
@@ -279,11 +230,7 @@ def team_alerts_list(request):
     structures = check_supervises(user)
     deadlines = Deadlines.current()
     form, rows = _alert_rows(request, user, structures, deadlines)
-    if rows is None:
-        page = Paginator([], ALERTS_PAGE_SIZE).get_page(1)
-    else:
-        # The page and the count from one run of the union (the Paginator would run it twice).
-        page = counted_page(rows, request.GET.get("page"), ALERTS_PAGE_SIZE)
+    page = Paginator([] if rows is None else rows, ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
     alerts = alert_page(page, deadlines)
     audit_annotate(request, details={"count": page.paginator.count, "page": page.number})
     params = QueryDict(mutable=True)
@@ -295,7 +242,7 @@ def team_alerts_list(request):
         "filters_valid": rows is not None,
         "page_obj": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
-        "alert_rows": [_alert_row(alert) for alert in alerts],
+        "alerts": alerts,
         "params": params,
         "structures": [structure.label_for(user) for structure in structures],
         "export_query": params.urlencode(),
