@@ -108,9 +108,6 @@ TEMPLATES = [
                 # The unread notifications' count in the header: one indexed COUNT per full page.
                 "team.context_processors.notifications",
             ],
-            # The `date` filter with a fast path for numeric formats, the same output as Django's
-            # (casework/templatetags/dates.py).
-            "builtins": ["www.templatetags.dates"],
         },
     },
 ]
