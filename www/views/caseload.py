@@ -22,7 +22,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
 from audit.trail import audit_annotate
-from casework.models import Orientation
+from casework.models import Beneficiary, Orientation
 from casework.permissions import reads_files
 from casework.querysets import CASELOAD_COLUMNS, with_caseload_data
 from casework.querysets import caseload_search as search_files
@@ -100,9 +100,19 @@ def _render_caseload(request, params: QueryDict, *, page_number, search_form, fr
     # silently showing more files than asked for.
     files = filterset.qs if filterset.is_valid() else files.none()
 
-    # Only the columns the rows show (a column left out and read by the template would cost a query per
-    # row, which the tests of the number of queries catch).
-    page = Paginator(files.only(*CASELOAD_COLUMNS), PAGE_SIZE).get_page(page_number)
+    # A deferred join, in one statement: the page's ids come from the list with only what its conditions
+    # and its order need (`WHERE id IN (SELECT id ... ORDER BY ... LIMIT 50 OFFSET n)`), the rows of those
+    # ids with the columns the table shows, in the list's order, which the page then holds as its
+    # object_list (page_obj is a page of files, as usual). Slicing the list itself would compute
+    # every column of every row a deep page skips (page 398 of 24,900 files: 85 -> 180 ms). Only the ids of
+    # the user's own list are read, so the rows may start from all files. A column left out of
+    # CASELOAD_COLUMNS and read by the template would cost a query per row (the query-count tests say so).
+    page = Paginator(files.values_list("pk", flat=True), PAGE_SIZE).get_page(page_number)
+    page.object_list = list(
+        with_caseload_data(Beneficiary.objects.filter(pk__in=page.object_list))
+        .only(*CASELOAD_COLUMNS)
+        .order_by(*filterset.current_sort.ordering)
+    )
     today = timezone.localdate()
     for beneficiary in page:
         # A file whose support has ended has no contract to renew: its end date is shown, not flagged.
