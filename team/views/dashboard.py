@@ -41,6 +41,7 @@ from team.supervision import (
     DEFAULT_ALERT_SORT,
     FILES,
     WARNINGS,
+    AlertList,
     Dashboard,
     TeamRow,
     alert_page,
@@ -207,21 +208,18 @@ class AlertFilterForm(forms.Form):
                 field.widget.attrs["aria-describedby"] = f"id_{name}-erreur"
 
 
-def _alert_rows(request, user, structures, deadlines):
-    """The filter form and the union of alerts it selects (None when the form is invalid)."""
+def _alert_selection(request, user, structures, deadlines) -> tuple[AlertFilterForm, dict | None]:
+    """The filter form and what it selects, as team_alerts's keyword arguments (None when the form is
+    invalid)."""
     form = AlertFilterForm(request.GET, user=user, structures=structures, deadlines=deadlines)
     if not form.is_valid():
         return form, None
     data = form.cleaned_data
-    rows = team_alerts(
-        user,
-        structures,
-        deadlines,
-        kinds=[data["indicateur"]] if data["indicateur"] else None,
-        referent=data["referent"],
-        sort=data["tri"] or DEFAULT_ALERT_SORT,
-    )
-    return form, rows
+    return form, {
+        "kinds": [data["indicateur"]] if data["indicateur"] else None,
+        "referent": data["referent"],
+        "sort": data["tri"] or DEFAULT_ALERT_SORT,
+    }
 
 
 @require_safe
@@ -229,8 +227,9 @@ def team_alerts_list(request):
     user = request.user
     structures = check_supervises(user)
     deadlines = Deadlines.current()
-    form, rows = _alert_rows(request, user, structures, deadlines)
-    page = Paginator([] if rows is None else rows, ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    form, selection = _alert_selection(request, user, structures, deadlines)
+    rows = [] if selection is None else AlertList(user, structures, deadlines, **selection)
+    page = Paginator(rows, ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
     alerts = alert_page(page, deadlines)
     audit_annotate(request, details={"count": page.paginator.count, "page": page.number})
     params = QueryDict(mutable=True)
@@ -239,7 +238,7 @@ def team_alerts_list(request):
             params[key] = request.GET[key]
     context = {
         "form": form,
-        "filters_valid": rows is not None,
+        "filters_valid": selection is not None,
         "page_obj": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "alerts": alerts,
@@ -384,10 +383,11 @@ def team_alerts_export(request):
     if export_format is None:
         return HttpResponseBadRequest(BAD_FORMAT, content_type="text/plain; charset=utf-8")
     deadlines = Deadlines.current()
-    form, rows = _alert_rows(request, user, structures, deadlines)
-    if rows is None:
+    form, selection = _alert_selection(request, user, structures, deadlines)
+    if selection is None:
         errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
         return HttpResponseBadRequest(f"Filtres invalides : {errors}", content_type="text/plain; charset=utf-8")
+    rows = team_alerts(user, structures, deadlines, **selection)
     lines = list(_alerts_export_rows(rows, deadlines, user))
     audit_annotate(request, details={"count": len(lines) - 1, "format": export_format})
     if export_format == "csv":
