@@ -28,19 +28,6 @@ def with_caseload_data(queryset: QuerySet[Beneficiary]) -> QuerySet[Beneficiary]
     )
 
 
-def caseload_rows(ids: list[int]) -> list[Beneficiary]:
-    """The caseload's rows for a page of ids that `core.pagination.IdPaginator` has just read from the
-    user's scope (`visible_beneficiaries`, filtered and sorted): the files by id, with the caseload's
-    columns, without the scope's conditions again. Never call it with ids read anywhere else.
-
-    Only the columns the caseload shows are read (`CASELOAD_COLUMNS`): the file's and its referent's
-    timestamps would be ~200 datetimes a page to convert for nothing. A column left out and read by the
-    template would cost a query per row, which the caseload's tests of its number of queries catch."""
-    if not ids:
-        return []
-    return list(with_caseload_data(Beneficiary.objects.filter(pk__in=ids)).only(*CASELOAD_COLUMNS).order_by("pk"))
-
-
 # What the caseload's rows show (templates/casework/includes/caseload_results.html, views/caseload.py).
 CASELOAD_COLUMNS = (
     "public_id",
