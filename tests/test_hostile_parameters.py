@@ -116,25 +116,12 @@ LISTINGS = {
     ),
 }
 
-# Cases that answer 500 today in files another change is rewriting (their paginators are being replaced
-# by Django's Paginator): (listing, parameter, value) -> the reason, naming the file.
-PAGINATION = "core/pagination.py: the page's offset reaches the database as a 64-bit integer"
-KNOWN_FAILURES = {
-    ("caseload", "page", "huge"): f"{PAGINATION} (IdPaginator, www/views/caseload.py)",
-    ("caseload-referent", "page", "huge"): f"{PAGINATION} (IdPaginator, www/views/caseload.py)",
-    ("team-alerts", "page", "huge"): f"{PAGINATION} (counted_page, team/views/dashboard.py)",
-}
-
 
 def cases():
     for listing_key, listing in LISTINGS.items():
         for parameter in listing.params:
             for value_key in HOSTILE_VALUES:
-                reason = KNOWN_FAILURES.get((listing_key, parameter, value_key))
-                marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-                yield pytest.param(
-                    listing_key, parameter, value_key, id=f"{listing_key}-{parameter}-{value_key}", marks=marks
-                )
+                yield pytest.param(listing_key, parameter, value_key, id=f"{listing_key}-{parameter}-{value_key}")
 
 
 @pytest.fixture(scope="module")
