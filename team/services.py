@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -28,6 +28,7 @@ from casework.permissions import supervised_structure_ids, visible_beneficiaries
 from casework.services import beneficiary_assign_referent
 from team import tasks
 from team.models import Notification
+from team.permissions import SUPERVISORS_ACTION, check_supervises, visible_covers
 
 
 def _person(user: User) -> str:
@@ -35,10 +36,8 @@ def _person(user: User) -> str:
 
 
 def _check_supervisor(actor: User) -> list[int]:
-    structures = supervised_structure_ids(actor)
-    if not structures:
-        raise PermissionDenied("Cette action est réservée aux responsables d'équipe.")
-    return structures
+    """The ids of the structures the actor supervises; 403 for anyone who supervises none."""
+    return [structure.pk for structure in check_supervises(actor, SUPERVISORS_ACTION)]
 
 
 def team_referents(actor: User) -> QuerySet[Membership]:
@@ -145,12 +144,6 @@ def beneficiaries_reassign(
 # --- Covers during an absence ------------------------------------------------------------------
 
 
-def visible_covers(actor: User) -> QuerySet[Cover]:
-    """The covers of the structures the actor supervises (none for anybody else)."""
-    return Cover.objects.filter(structure_id__in=supervised_structure_ids(actor))
-
-
-@transaction.atomic
 def cover_create(
     *,
     actor: User,

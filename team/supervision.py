@@ -3,7 +3,7 @@
 Everything here reads pathway data (assignments, orientations, contracts, appointments, the files'
 last activity), never the audit trail: the CNIL forbids using access traces to judge staff.
 
-Scope: the structures the user supervises today (`supervised_structures`), and within them only the
+Scope: the structures the user supervises today (`team.permissions.supervised_structures`), and within them only the
 files the permission layer lets the user read (`team_files`: `visible_beneficiaries` ∩ those structures,
 written by casework.permissions.visible_in_structures).
 The conditions themselves live in casework.querysets (`warning_conditions`), shared with the caseload's
@@ -22,7 +22,6 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import (
     CharField,
     Count,
@@ -99,20 +98,6 @@ ALERTS = tuple(warning for warning in WARNINGS.values() if warning.is_alert)
 
 
 # --- Scope -------------------------------------------------------------------------------------------
-
-
-def supervised_structures(user: User) -> list[Structure]:
-    """The structures this user supervises today (from the memberships cached on the user)."""
-    structures = {m.structure_id: m.structure for m in user.active_memberships if m.role == Role.SUPERVISOR}
-    return sorted(structures.values(), key=lambda structure: (structure.name, structure.pk))
-
-
-def check_supervises(user: User) -> list[Structure]:
-    """The supervised structures; 403 for anyone who supervises none today."""
-    structures = supervised_structures(user)
-    if not structures:
-        raise PermissionDenied("Ce tableau de bord est réservé aux responsables d'équipe.")
-    return structures
 
 
 def team_files(user: User, structures: list[Structure]) -> QuerySet[Beneficiary]:

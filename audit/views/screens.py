@@ -42,7 +42,7 @@ import datetime
 import json
 
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Min
 from django.http import QueryDict, StreamingHttpResponse
@@ -148,7 +148,7 @@ class BoundedCountPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
         ids = self.object_list.values("pk")[bottom:top]
-        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
+        return Page(self.object_list.filter(pk__in=ids), number, self)
 
 
 def _page_range(page):

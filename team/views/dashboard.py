@@ -35,6 +35,7 @@ from casework.querysets import SUPPORT_ONGOING
 from core.csv import csv_cell
 from team.charts import Series, column_chart, horizontal_bar_chart, month_label
 from team.deadlines import Deadlines
+from team.permissions import SUPERVISORS_DASHBOARD, check_supervises
 from team.supervision import (
     ALERT_SORTS,
     ALERTS,
@@ -45,7 +46,6 @@ from team.supervision import (
     Dashboard,
     TeamRow,
     alert_page,
-    check_supervises,
     team_alerts,
     team_files,
 )
@@ -132,7 +132,7 @@ def _charts(dashboard: Dashboard, user: User) -> dict:
 @require_safe
 def team_dashboard(request):
     user = request.user
-    structures = check_supervises(user)
+    structures = check_supervises(user, SUPERVISORS_DASHBOARD)
     deadlines = Deadlines.current()
     dashboard = build_dashboard(user, structures, deadlines)
     keys = [FILES, *WARNINGS]
@@ -225,7 +225,7 @@ def _alert_selection(request, user, structures, deadlines) -> tuple[AlertFilterF
 @require_safe
 def team_alerts_list(request):
     user = request.user
-    structures = check_supervises(user)
+    structures = check_supervises(user, SUPERVISORS_DASHBOARD)
     deadlines = Deadlines.current()
     form, selection = _alert_selection(request, user, structures, deadlines)
     rows = [] if selection is None else AlertList(user, structures, deadlines, **selection)
@@ -308,7 +308,7 @@ def _dashboard_rows(dashboard: Dashboard, user: User):
 @require_safe
 def team_dashboard_export(request):
     user = request.user
-    structures = check_supervises(user)
+    structures = check_supervises(user, SUPERVISORS_DASHBOARD)
     export_format = _format(request)
     if export_format is None:
         return HttpResponseBadRequest(BAD_FORMAT, content_type="text/plain; charset=utf-8")
@@ -378,7 +378,7 @@ def _alerts_export_rows(rows, deadlines, user):
 @require_safe
 def team_alerts_export(request):
     user = request.user
-    structures = check_supervises(user)
+    structures = check_supervises(user, SUPERVISORS_DASHBOARD)
     export_format = _format(request)
     if export_format is None:
         return HttpResponseBadRequest(BAD_FORMAT, content_type="text/plain; charset=utf-8")

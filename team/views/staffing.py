@@ -11,7 +11,7 @@ Pages for supervisors answer 403 to everybody else (the check comes before any l
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Exists, F, OuterRef, Q
 from django.http import Http404
@@ -24,10 +24,11 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from audit.trail import audit_annotate
 from casework.models import Beneficiary
-from casework.permissions import supervised_structure_ids, visible_beneficiaries
+from casework.permissions import visible_beneficiaries
 from team import services
 from team.forms import CoverForm, ReassignFilterForm, ReassignForm
 from team.models import Notification
+from team.permissions import check_supervises, visible_covers
 
 REASSIGN_PAGE_SIZE = 50
 COVERS_PAGE_SIZE = 20
@@ -36,8 +37,7 @@ PRESELECT_PARAM = "dossier"
 
 
 def _check_supervisor(user) -> None:
-    if not supervised_structure_ids(user):
-        raise PermissionDenied("Cette page est réservée aux responsables d'équipe.")
+    check_supervises(user)
 
 
 # --- Reassignment ------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def covers(request):
         form = CoverForm(actor=user)
 
     today = timezone.localdate()
-    all_covers = services.visible_covers(user).select_related(
+    all_covers = visible_covers(user).select_related(
         "absent_referent", "covering_referent", "structure", "created_by", "cancelled_by"
     )
     ongoing = Q(cancelled_at__isnull=True, ends_on__gte=today)
@@ -169,7 +169,7 @@ def cover_cancel(request, cover_id):
     user = request.user
     _check_supervisor(user)
     cover = get_object_or_404(
-        services.visible_covers(user).select_related("absent_referent", "covering_referent"), public_id=cover_id
+        visible_covers(user).select_related("absent_referent", "covering_referent"), public_id=cover_id
     )
     if cover.cancelled_at is not None:
         messages.info(request, "Cet intérim était déjà annulé.")

@@ -31,7 +31,8 @@ from casework.querysets import caseload_search
 from casework.services.common import files_refresh_contract_end, files_refresh_orientation
 from casework.services.entries import step_log
 from team.deadlines import Deadlines
-from team.supervision import supervised_structures, team_dashboard
+from team.permissions import supervised_structures
+from team.supervision import team_dashboard
 from www.file_page import with_file_page_data
 from www.filters import CaseloadFilterSet
 from www.timeline import build_timeline

@@ -12,7 +12,6 @@ same URLs serve the whole page without JavaScript.
 
 import datetime
 
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.shortcuts import redirect, render
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from audit.trail import audit_annotate
 from casework.models import Beneficiary, Orientation
-from casework.permissions import reads_files
+from casework.permissions import check_reads_files
 from casework.querysets import CASELOAD_COLUMNS, with_caseload_data
 from casework.querysets import caseload_search as search_files
 from www.filters import CONTRACT_ENDING_SOON_DAYS, CaseloadFilterSet, CaseloadSearchForm, caseload_scope
@@ -50,15 +49,9 @@ def _contract_state(end: datetime.date | None, today: datetime.date) -> str:
     return "running"
 
 
-def _check_reads_files(user) -> None:
-    if not reads_files(user):
-        # Auditors (and people with no membership in force) read no files at all.
-        raise PermissionDenied("Votre rôle ne donne accès à aucun dossier.")
-
-
 def _wants_partial(request) -> bool:
     # htmx also sends HX-Request when it restores a page missing from its history cache: that needs the page.
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _kept_params(data: QueryDict) -> QueryDict:
@@ -150,7 +143,7 @@ def _render_caseload(request, params: QueryDict, *, page_number, search_form, fr
 
 @require_safe
 def caseload(request):
-    _check_reads_files(request.user)
+    check_reads_files(request.user)
     search_form = CaseloadSearchForm(initial={"q": request.session.get(SEARCH_SESSION_KEY, "")})
     return _render_caseload(
         request, _kept_params(request.GET), page_number=request.GET.get("page"), search_form=search_form
@@ -161,7 +154,7 @@ def caseload(request):
 def caseload_search(request):
     """Set (or clear) the caseload's search term, kept in the session, then show the first page of
     the results with the filters the form carried (hidden fields, or the filter form with htmx)."""
-    _check_reads_files(request.user)
+    check_reads_files(request.user)
     params = _kept_params(request.POST)
     form = CaseloadSearchForm(request.POST)
     if CLEAR_SEARCH in request.POST:
