@@ -62,9 +62,9 @@ def check_query_counts(report: dict) -> list[str]:
 
     counts = {page["name"]: page["queries"] for page in report["pages"]}
     problems = [
-        f"{a} : {counts[a]} requêtes, {b} : {counts[b]}"
+        f"{a} : {counts[a]} requêtes, plus que {b} : {counts[b]}"
         for a, b in SAME_QUERIES
-        if a in counts and b in counts and counts[a] != counts[b]
+        if a in counts and b in counts and counts[a] > counts[b]
     ]
     for scale in SCALE_ORDER:
         other = load(scale) if scale != report["scale"] else None
