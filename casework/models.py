@@ -6,6 +6,8 @@ something else. Invariants live in the database (check and unique constraints), 
 a script or a bug in a form cannot write an impossible pathway.
 """
 
+import datetime
+import re
 import unicodedata
 import uuid
 
@@ -105,6 +107,88 @@ class BeneficiaryQuerySet(models.QuerySet):
 
         rule = file_access(user)
         return self.none() if rule is None else self.filter(rule)
+
+    # The caseload's columns, filters and search (www.filters, www.views.caseload). Each only narrows or
+    # annotates: chain them after `visible_to(user)`, which alone decides what a user may read.
+
+    def with_caseload_data(self):
+        """The caseload's columns: the current referent and structure joined, and `contract_end`, the end
+        of the latest signed, non-withdrawn contract (the denormalised `signed_contract_end`), on which
+        the caseload sorts (www.filters)."""
+        return self.select_related("current_referent", "current_structure").annotate(
+            contract_end=F("signed_contract_end")
+        )
+
+    def awaiting_orientation(self):
+        """Files with no orientation in force (none decided yet, or the last one withdrawn)."""
+        return self.filter(orientation_track="")
+
+    def with_track(self, track: str):
+        """Files whose orientation in force has this track (Orientation.Track)."""
+        return self.filter(orientation_track=track)
+
+    def with_contract_state(self, state: str, *, today: datetime.date, ending_within: datetime.timedelta):
+        """Files whose latest signed contract is missing (`CONTRACT_NONE`), running (ends after
+        `ending_within`), ending (today or within `ending_within`) or expired (ended before today)."""
+        soon = today + ending_within
+        conditions = {
+            CONTRACT_NONE: Q(signed_contract_end__isnull=True),
+            CONTRACT_RUNNING: Q(signed_contract_end__gt=soon),
+            CONTRACT_ENDING: Q(signed_contract_end__range=(today, soon)),
+            CONTRACT_EXPIRED: Q(signed_contract_end__lt=today),
+        }
+        return self.filter(conditions[state])
+
+    def inactive_since(self, since: datetime.datetime):
+        """Files with no activity since this instant; a file with no recorded activity at all counts."""
+        return self.filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=since))
+
+    def with_missed_appointment(self, *, since: datetime.datetime, until: datetime.datetime, missed: bool = True):
+        """Files with (or, missed=False, without) a missed, non-withdrawn appointment between two instants."""
+        missed_appointment = models.Exists(
+            Appointment.objects.filter(
+                beneficiary=models.OuterRef("pk"),
+                status=Appointment.Status.MISSED,
+                withdrawn_at__isnull=True,
+                scheduled_at__gte=since,
+                scheduled_at__lte=until,
+            )
+        )
+        return self.filter(missed_appointment if missed else ~missed_appointment)
+
+    def matching(self, term: str):
+        """Files matching a typed term.
+
+        Digits (spaces allowed: a number is often read out in groups): the start of the CAF/MSA number.
+        Anything else: a name, accent- and case-insensitive, through the denormalised `search_text` (the
+        names as `search_key` writes them): every word of the term must appear in it, anywhere
+        (`LIKE '%word%'`, served by the trigram index `benef_search_trgm` on PostgreSQL; the same filter
+        scans on SQLite). Punctuation separates words: "jean-pierre" finds "Jean Pierre", "n'diaye" finds
+        "N'Diaye". An empty term narrows nothing.
+        """
+        term = term.strip()
+        if not term:
+            return self
+        if ALLOCATAIRE_TERM.fullmatch(term):
+            return self.filter(allocataire_number__startswith="".join(term.split()))
+        words = [word for word in WORD_SEPARATORS.split(search_key(term)) if word]
+        if not words:
+            return self.none()
+        queryset = self
+        for word in words:
+            queryset = queryset.filter(search_text__contains=word)
+        return queryset
+
+
+# Contract states of a file (BeneficiaryQuerySet.with_contract_state), from the end date of its latest
+# signed, non-withdrawn contract.
+CONTRACT_NONE = "none"
+CONTRACT_RUNNING = "running"
+CONTRACT_ENDING = "ending"
+CONTRACT_EXPIRED = "expired"
+# A search term made of digits (spaces allowed) is a CAF/MSA number (BeneficiaryQuerySet.matching).
+ALLOCATAIRE_TERM = re.compile(r"[\d\s]+")
+WORD_SEPARATORS = re.compile(r"\W+")
 
 
 class BeneficiaryOrganism(models.TextChoices):

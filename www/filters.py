@@ -17,20 +17,16 @@ from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import Structure, User
-from casework.models import Beneficiary, Orientation
-from casework.permissions import visible_beneficiaries
-from casework.querysets import (
+from casework.models import (
     CONTRACT_ENDING,
     CONTRACT_EXPIRED,
     CONTRACT_NONE,
     CONTRACT_RUNNING,
-    SUPPORT_ENDED,
-    SUPPORT_ONGOING,
-    caseload_inactive_since,
-    caseload_with_contract_state,
-    caseload_with_missed_appointment,
-    caseload_with_track,
+    Beneficiary,
+    Orientation,
 )
+from casework.permissions import visible_beneficiaries
+from casework.querysets import SUPPORT_ENDED, SUPPORT_ONGOING
 from team.deadlines import Deadlines, caseload_with_warning, months_before
 from team.supervision import WARNINGS
 
@@ -79,7 +75,7 @@ SORTS = {
         F("last_activity_at").desc(nulls_last=True),
         *NAME_ASC,
     ),
-    # Files without a signed contract come last either way. `contract_end` is with_caseload_data's.
+    # Files without a signed contract come last either way. `contract_end` is BeneficiaryQuerySet.with_caseload_data's.
     "fin_contrat": Sort(
         "Fin de contrat (la plus proche d'abord)",
         "fin_contrat",
@@ -252,7 +248,7 @@ def _yes_no(value: str) -> bool:
 class CaseloadFilterSet(django_filters.FilterSet):
     """The caseload's structured filters and sort order, as URL parameters (French names).
 
-    Expects a queryset from `visible_beneficiaries` passed through `with_caseload_data`, and the
+    Expects a queryset from `visible_beneficiaries` passed through `.with_caseload_data()`, and the
     request (choices are limited to the user's files). `followed_only`: the list holds only the files
     the user follows, so there is no referent to choose.
     """
@@ -387,23 +383,22 @@ class CaseloadFilterSet(django_filters.FilterSet):
     # --- Domain filters -----------------------------------------------------------------------------
 
     def filter_orientation(self, queryset, name, value):
-        return caseload_with_track(queryset, None if value == NO_ORIENTATION else value)
+        return queryset.awaiting_orientation() if value == NO_ORIENTATION else queryset.with_track(value)
 
     def filter_contract(self, queryset, name, value):
-        return caseload_with_contract_state(
-            queryset,
+        return queryset.with_contract_state(
             CONTRACT_STATES[value],
             today=timezone.localdate(),
             ending_within=datetime.timedelta(days=CONTRACT_ENDING_SOON_DAYS),
         )
 
     def filter_inactive(self, queryset, name, value):
-        return caseload_inactive_since(queryset, months_before(timezone.now(), INACTIVE_MONTHS[value]))
+        return queryset.inactive_since(months_before(timezone.now(), INACTIVE_MONTHS[value]))
 
     def filter_missed_appointment(self, queryset, name, value):
         now = timezone.now()
-        return caseload_with_missed_appointment(
-            queryset, since=now - datetime.timedelta(days=MISSED_APPOINTMENT_DAYS), until=now, missed=value == YES
+        return queryset.with_missed_appointment(
+            since=now - datetime.timedelta(days=MISSED_APPOINTMENT_DAYS), until=now, missed=value == YES
         )
 
     def filter_warning(self, queryset, name, value):

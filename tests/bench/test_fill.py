@@ -27,7 +27,6 @@ from bench.fill import BIG_FILE_ENTRIES, CASELOAD_PAGE_SIZE, PASSWORD, SCALES, T
 from casework import models as casework_models
 from casework.models import Beneficiary, Step, search_key
 from casework.permissions import sync_grants, visible_beneficiaries
-from casework.querysets import caseload_search
 from casework.services.common import files_refresh_contract_end, files_refresh_orientation
 from casework.services.entries import step_log
 from team.deadlines import Deadlines
@@ -163,7 +162,7 @@ def test_search_term_and_filters_match_the_meta(meta):
     term = meta["search_term"]
     for name in ("referent", "supervisor10"):
         scope = visible_beneficiaries(persona(meta, name))
-        assert caseload_search(scope, term["term"]).count() == term[name]
+        assert scope.matching(term["term"]).count() == term[name]
     supervisor = persona(meta, "supervisor10")
     request = RequestFactory().get("/dossiers/", meta["filters"])
     request.user = supervisor

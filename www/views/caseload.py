@@ -3,7 +3,7 @@
 Structured filters live in the URL (GET, www.filters.CaseloadFilterSet), so that a filtered list
 can be bookmarked. The free-text search (a name, a CAF/MSA number) is personal data, which must not end
 up in server logs, browser history or Referer headers: it never appears in a URL. It is posted to
-`caseload_search` and kept in the session, so that pagination, sorting and filter changes keep it until
+`BeneficiaryQuerySet.matching` and kept in the session, so that pagination, sorting and filter changes keep it until
 the user clears it (or the session ends).
 
 htmx requests (a filter changed, a page link followed, a search posted) get the results partial; the
@@ -23,8 +23,7 @@ from django.views.decorators.http import require_POST, require_safe
 from audit.trail import audit_annotate
 from casework.models import Beneficiary, Orientation
 from casework.permissions import check_reads_files
-from casework.querysets import CASELOAD_COLUMNS, with_caseload_data
-from casework.querysets import caseload_search as search_files
+from casework.querysets import CASELOAD_COLUMNS
 from www.filters import CONTRACT_ENDING_SOON_DAYS, CaseloadFilterSet, CaseloadSearchForm, caseload_scope
 
 PAGE_SIZE = 50
@@ -84,10 +83,10 @@ def _render_caseload(request, params: QueryDict, *, page_number, search_form, fr
     files = caseload_scope(request)
     if view == VIEW_FOLLOWED:
         files = files.followed_by(user)
-    files = with_caseload_data(files).order_by("last_name", "first_name", "pk")
+    files = files.with_caseload_data().order_by("last_name", "first_name", "pk")
     search_term = request.session.get(SEARCH_SESSION_KEY, "")
     if search_term:
-        files = search_files(files, search_term)
+        files = files.matching(search_term)
     filterset = CaseloadFilterSet(params, queryset=files, request=request, followed_only=view == VIEW_FOLLOWED)
     # Strict, as django-filter's FilterView: an invalid filter shows no file (and says why), rather than
     # silently showing more files than asked for.
@@ -102,7 +101,8 @@ def _render_caseload(request, params: QueryDict, *, page_number, search_form, fr
     # CASELOAD_COLUMNS and read by the template would cost a query per row (the query-count tests say so).
     page = Paginator(files.values_list("pk", flat=True), PAGE_SIZE).get_page(page_number)
     page.object_list = list(
-        with_caseload_data(Beneficiary.objects.filter(pk__in=page.object_list))
+        Beneficiary.objects.filter(pk__in=page.object_list)
+        .with_caseload_data()
         .only(*CASELOAD_COLUMNS)
         .order_by(*filterset.current_sort.ordering)
     )
