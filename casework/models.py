@@ -108,6 +108,57 @@ class BeneficiaryQuerySet(models.QuerySet):
         rule = file_access(user)
         return self.none() if rule is None else self.filter(rule)
 
+    def with_file_page_data(self):
+        """What the file page shows of each file beside its own columns, as Django's prefetch bundles: its
+        referent, structure and end-of-support reason joined; its household members, assignments,
+        orientations, reorientation requests, contracts, objectives with their actions, diagnostics with
+        their barriers and shares prefetched (`file.contracts.all()`...), each in the page's order and
+        with the people and structures it names: one query per kind, whatever the file holds. The entries
+        a file gathers by the hundred (steps, appointments, notes) are read apart, the newest first
+        (www.file_page)."""
+        return self.select_related("current_referent", "current_structure", "support_end_reason").prefetch_related(
+            "household_members",
+            models.Prefetch(
+                "assignments",
+                queryset=ReferentAssignment.objects.select_related("referent", "structure", "assigned_by").order_by(
+                    "-started_at", "-pk"
+                ),
+            ),
+            models.Prefetch(
+                "orientations", queryset=Orientation.objects.select_related("organisme_referent", "decided_by")
+            ),
+            models.Prefetch(
+                "reorientation_requests",
+                queryset=ReorientationRequest.objects.select_related(
+                    "proposed_organisme", "requested_by", "decided_by"
+                ).order_by("-created_at", "-pk"),
+            ),
+            models.Prefetch(
+                "contracts",
+                queryset=Contract.objects.select_related("author", "renews", "withdrawn_by").order_by(
+                    "-start_date", "-pk"
+                ),
+            ),
+            models.Prefetch(
+                "objectives",
+                queryset=Objective.objects.select_related("contract", "author", "withdrawn_by").order_by(
+                    "status", "due_date"
+                ),
+            ),
+            models.Prefetch(
+                "objectives__actions",
+                queryset=Action.objects.select_related("author", "withdrawn_by").order_by("due_date", "pk"),
+            ),
+            models.Prefetch("diagnostics", queryset=Diagnostic.objects.select_related("author", "withdrawn_by")),
+            models.Prefetch("diagnostics__barriers", queryset=Barrier.objects.order_by("kind")),
+            models.Prefetch(
+                "shares",
+                queryset=Share.objects.select_related(
+                    "shared_with_user", "shared_with_structure", "shared_with_department", "author", "ended_by"
+                ).order_by("-starts_at", "-pk"),
+            ),
+        )
+
     # The caseload's columns, filters and search (www.filters, www.views.caseload). Each only narrows or
     # annotates: chain them after `visible_to(user)`, which alone decides what a user may read.
 

@@ -202,17 +202,22 @@ def active_covers(*, on: datetime.date | None = None) -> QuerySet[Cover]:
     return Cover.objects.filter(cancelled_at__isnull=True, starts_on__lte=day, ends_on__gte=day)
 
 
-def get_beneficiary_or_404(user: User, public_id: uuid.UUID | str) -> Beneficiary:
+def get_beneficiary_or_404(
+    user: User, public_id: uuid.UUID | str, *, files: QuerySet[Beneficiary] | None = None
+) -> Beneficiary:
     """The file with this public id if the user may read it; 404 otherwise, whether it exists or not. Its
-    referent, structure and end-of-support reason come with it (the pages about a file show them)."""
+    referent, structure and end-of-support reason come with it (the pages about a file show them), or
+    what `files` (a queryset of Beneficiary.objects, such as `.with_file_page_data()`) reads with it:
+    `files` only says what to read, the user's scope decides what may be found."""
     try:
         public_id = Beneficiary._meta.get_field("public_id").to_python(public_id)
     except (ValidationError, TypeError):
         raise Http404("Dossier introuvable.") from None
     if public_id is None:
         raise Http404("Dossier introuvable.")
-    files = visible_beneficiaries(user).select_related("current_referent", "current_structure", "support_end_reason")
-    return get_object_or_404(files, public_id=public_id)
+    if files is None:
+        files = Beneficiary.objects.select_related("current_referent", "current_structure", "support_end_reason")
+    return get_object_or_404(files.visible_to(user), public_id=public_id)
 
 
 def reads_files(user: User) -> bool:

@@ -1,9 +1,10 @@
 """What the file page and its partials read (www.views.file, www.timeline): the file, its pathway, the
-notes this user may read, and what imports changed, for a file the permission layer already scoped.
+notes this user may read, and what imports changed, for a file the user may read.
 
-Everything is read with Django's own tools: `prefetch_related_objects` with one `Prefetch` per kind of
-object (one query each, whatever the file holds), then the covers and the previous versions of the
-entries loaded (one query each). The number of statements does not depend on the file's size.
+Everything is read with Django's own tools: the file through its scoped queryset with the prefetch
+bundle of `BeneficiaryQuerySet.with_file_page_data` (one query per kind of object, whatever the file
+holds), the newest steps, appointments and notes as plain querysets, then the covers and the previous
+versions of the entries (one query each). The number of statements does not depend on the file's size.
 """
 
 import datetime
@@ -11,169 +12,96 @@ import functools
 import operator
 import uuid
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Window, prefetch_related_objects
+from django.db.models import Count, Prefetch, Q, QuerySet, Window, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import Department, Structure, User
 from casework.models import (
-    Action,
     Appointment,
-    Barrier,
     Beneficiary,
-    Contract,
     Cover,
-    Diagnostic,
-    EmergencyAccess,
     Note,
-    Objective,
-    Orientation,
     PathwayEntry,
     ReferentAssignment,
-    ReorientationRequest,
     Revision,
-    Share,
-    Step,
 )
-from casework.permissions import can_see_emergency_accesses, visible_notes
+from casework.permissions import can_see_emergency_accesses, get_beneficiary_or_404, visible_notes
 from imports.models import ImportChange
 
 # The kinds of pathway entries a file gathers by the hundred, by the attribute they are loaded in: the file
-# page may read only the newest of each, with how many the file holds (issue 8).
+# page reads only the newest of each, with how many the file holds (issue 8).
 WINDOWED_KINDS = {"step_list": "step", "appointment_list": "appointment", "readable_notes": "note"}
 
 # The annotation that carries, on each row of a windowed kind, how many rows of that kind the file holds.
 KIND_TOTAL = "kind_total"
 
 
-def _newest(queryset: QuerySet, newest: int | None) -> QuerySet:
-    """The queryset's first `newest` rows of each file, each carrying how many the file holds in all
-    (`kind_total`: a window count over the file's rows, computed before they are cut). A sliced Prefetch,
-    which Django supports with a `to_attr` only: it numbers each file's rows with a window function and
-    keeps the first ones. Without `newest`, every row."""
+def _newest(queryset: QuerySet, newest: int | None) -> list:
+    """The queryset's first `newest` rows (every row without `newest`), each carrying in `kind_total` how
+    many rows the queryset holds in all: `COUNT(*) OVER ()`, which the database computes before the
+    `LIMIT` cuts the rows, in the same statement."""
     if newest is None:
-        return queryset
-    return queryset.annotate(**{KIND_TOTAL: Window(Count("pk"), partition_by=F("beneficiary"))})[:newest]
+        return list(queryset)
+    return list(queryset.annotate(**{KIND_TOTAL: Window(Count("pk"))})[:newest])
 
 
-def _recipient_prefetches(prefix: str = "") -> list[Prefetch]:
-    """The departments, structures and people notes are shared with (the notes themselves, or those at
-    `prefix`, "readable_notes__"), with the columns their labels need (`_attach_note_recipients`)."""
+def _recipient_prefetches() -> list[Prefetch]:
+    """The departments, structures and people notes are shared with, with the columns their labels need
+    (`_attach_note_recipients`)."""
     return [
-        Prefetch(f"{prefix}shared_with_departments", queryset=Department.objects.only("name")),
-        Prefetch(f"{prefix}shared_with_structures", queryset=Structure.objects.only("name", "is_sensitive")),
-        Prefetch(f"{prefix}shared_with_users", queryset=User.objects.only("username", "first_name", "last_name")),
+        Prefetch("shared_with_departments", queryset=Department.objects.only("name")),
+        Prefetch("shared_with_structures", queryset=Structure.objects.only("name", "is_sensitive")),
+        Prefetch("shared_with_users", queryset=User.objects.only("username", "first_name", "last_name")),
     ]
 
 
-def file_page_prefetches(
-    user: User, beneficiary: Beneficiary, *, newest: int | None = None, now: datetime.datetime | None = None
-) -> list[Prefetch]:
-    """Everything the file page shows beside the file's own columns, one Prefetch per kind of object.
+def _import_changes() -> Prefetch:
+    """What imports changed on the file (`import_change_list`), in the order of the imports and lines."""
+    return Prefetch(
+        "import_changes",
+        queryset=ImportChange.objects.select_related("beneficiary_import__uploaded_by").order_by(
+            "beneficiary_import_id", "pk"
+        ),
+        to_attr="import_change_list",
+    )
 
-    Steps, appointments and notes come newest first, in the timeline's order (www.timeline._sort_key), so
-    that the page may read only the newest `newest` of each. Notes are only those `visible_notes` lets this
-    user read (`readable_notes`), with the departments, structures and people they are shared with.
-    Emergency accesses are read only for the users allowed to see them (`emergency_access_list`).
-    `upcoming_appointments` holds the next planned appointment (from `now`), which the summary shows
-    however few appointments are read; `import_change_list` what imports changed on the file.
-    """
-    moment = now or timezone.now()
-    prefetches = [
-        "household_members",
-        Prefetch(
-            "assignments",
-            queryset=ReferentAssignment.objects.select_related("referent", "structure", "assigned_by").order_by(
-                "-started_at", "-pk"
-            ),
+
+def _load_entries(user: User, file: Beneficiary, *, newest: int | None, now: datetime.datetime | None = None) -> None:
+    """The entries a file gathers by the hundred, the newest first in the timeline's order
+    (www.timeline._sort_key), only the newest `newest` of each kind when given: the steps in `step_list`,
+    the appointments in `appointment_list`, the notes `visible_notes` lets this user read in
+    `readable_notes` (with the departments, structures and people they are shared with), and the next
+    planned appointment (from `now`) in `upcoming_appointment`, which the summary shows however few
+    appointments are read. One statement each, plain querysets on the one file."""
+    file.step_list = _newest(
+        file.steps.select_related("author", "author_structure", "withdrawn_by").order_by(
+            "-date", "-created_at", "-pk"
         ),
-        Prefetch("orientations", queryset=Orientation.objects.select_related("organisme_referent", "decided_by")),
-        Prefetch(
-            "reorientation_requests",
-            queryset=ReorientationRequest.objects.select_related(
-                "proposed_organisme", "requested_by", "decided_by"
-            ).order_by("-created_at", "-pk"),
+        newest,
+    )
+    file.appointment_list = _newest(
+        file.appointments.select_related("with_user", "with_structure", "author", "withdrawn_by").order_by(
+            "-scheduled_at", "-pk"
         ),
-        Prefetch(
-            "contracts",
-            queryset=Contract.objects.select_related("author", "renews", "withdrawn_by").order_by(
-                "-start_date", "-pk"
-            ),
-        ),
-        Prefetch(
-            "steps",
-            queryset=_newest(
-                Step.objects.select_related("author", "author_structure", "withdrawn_by").order_by(
-                    "-date", "-created_at", "-pk"
-                ),
-                newest,
-            ),
-            to_attr="step_list",
-        ),
-        Prefetch(
-            "objectives",
-            queryset=Objective.objects.select_related("contract", "author", "withdrawn_by").order_by(
-                "status", "due_date"
-            ),
-        ),
-        Prefetch(
-            "objectives__actions",
-            queryset=Action.objects.select_related("author", "withdrawn_by").order_by("due_date", "pk"),
-        ),
-        Prefetch(
-            "appointments",
-            queryset=_newest(
-                Appointment.objects.select_related("with_user", "with_structure", "author", "withdrawn_by").order_by(
-                    "-scheduled_at", "-pk"
-                ),
-                newest,
-            ),
-            to_attr="appointment_list",
-        ),
-        Prefetch(
-            "appointments",
-            queryset=Appointment.objects.filter(
-                status=Appointment.Status.PLANNED, withdrawn_at__isnull=True, scheduled_at__gte=moment
-            )
-            .select_related("with_user", "with_structure", "author", "withdrawn_by")
-            .order_by("scheduled_at", "pk")[:1],
-            to_attr="upcoming_appointments",
-        ),
-        Prefetch("diagnostics", queryset=Diagnostic.objects.select_related("author", "withdrawn_by")),
-        Prefetch("diagnostics__barriers", queryset=Barrier.objects.order_by("kind")),
-        Prefetch(
-            "notes",
-            queryset=_newest(
-                visible_notes(user, beneficiary)
-                .select_related("author", "author_structure", "withdrawn_by")
-                .order_by("-created_at", "-pk"),
-                newest,
-            ),
-            to_attr="readable_notes",
-        ),
-        *_recipient_prefetches("readable_notes__"),
-        Prefetch(
-            "shares",
-            queryset=Share.objects.select_related(
-                "shared_with_user", "shared_with_structure", "shared_with_department", "author", "ended_by"
-            ).order_by("-starts_at", "-pk"),
-        ),
-        Prefetch(
-            "import_changes",
-            queryset=ImportChange.objects.select_related("beneficiary_import__uploaded_by").order_by(
-                "beneficiary_import_id", "pk"
-            ),
-            to_attr="import_change_list",
-        ),
-    ]
-    if can_see_emergency_accesses(user, beneficiary):
-        prefetches.append(
-            Prefetch(
-                "emergency_accesses",
-                queryset=EmergencyAccess.objects.select_related("user", "user_structure").order_by("-started_at"),
-                to_attr="emergency_access_list",
-            )
+        newest,
+    )
+    file.upcoming_appointment = (
+        file.appointments.filter(
+            status=Appointment.Status.PLANNED, withdrawn_at__isnull=True, scheduled_at__gte=now or timezone.now()
         )
-    return prefetches
+        .select_related("with_user", "with_structure", "author", "withdrawn_by")
+        .order_by("scheduled_at", "pk")
+        .first()
+    )
+    file.readable_notes = _newest(
+        visible_notes(user, file)
+        .select_related("author", "author_structure", "withdrawn_by")
+        .order_by("-created_at", "-pk"),
+        newest,
+    )
+    prefetch_related_objects(file.readable_notes, *_recipient_prefetches())
+    for note in file.readable_notes:
+        note.beneficiary = file  # the file is known: no lookup when a note's page or item names it
 
 
 def _cover_candidates(beneficiary: Beneficiary) -> list[Cover]:
@@ -260,7 +188,7 @@ def note_with_page_data(user: User, beneficiary: Beneficiary, note_id: uuid.UUID
 
 
 def file_page_entries(beneficiary: Beneficiary) -> list[PathwayEntry]:
-    """The pathway entries loaded on a file by `with_file_page_data` (notes: only the readable ones)."""
+    """The pathway entries loaded on a file by `file_page_data` (notes: only the readable ones)."""
     entries: list[PathwayEntry] = [
         *beneficiary.contracts.all(),
         *beneficiary.step_list,
@@ -274,30 +202,37 @@ def file_page_entries(beneficiary: Beneficiary) -> list[PathwayEntry]:
     return entries
 
 
-def with_file_page_data(
-    user: User, beneficiary: Beneficiary, *, newest: int | None = None, now: datetime.datetime | None = None
+def file_page_data(
+    user: User, public_id: uuid.UUID | str, *, newest: int | None = None, now: datetime.datetime | None = None
 ) -> Beneficiary:
-    """Load the file page's data onto a file the user may read (see `file_page_prefetches`): its relations
-    as prefetched (`beneficiary.contracts.all()`...: household members, assignments, orientations,
-    reorientation requests, contracts, objectives with their actions, diagnostics with their barriers,
-    shares), the steps in `step_list`, the appointments in `appointment_list`, the readable notes in
-    `readable_notes` with their `recipient_labels`, the emergency
-    accesses (for who may see them) in `emergency_access_list`, the candidate covers in `cover_candidates`,
-    the imports' changes in `import_change_list`, the next planned appointment in `upcoming_appointment`,
-    and the previous versions of the entries in `entry.revision_list`.
+    """The file with this public id if the user may read it, with what the file page shows; 404 otherwise,
+    whether it exists or not (casework.permissions.get_beneficiary_or_404).
 
-    With `newest`, `step_list`, `appointment_list` and `readable_notes` hold only the newest `newest` of each, and
-    `timeline_counts` ({"step": …, "appointment": …, "note": …}) how many there are in all; without it,
-    they hold everything and `timeline_counts` is None."""
-    prefetch_related_objects([beneficiary], *file_page_prefetches(user, beneficiary, newest=newest, now=now))
-    beneficiary.upcoming_appointment = next(iter(beneficiary.upcoming_appointments), None)
-    beneficiary.timeline_counts = None
+    Its relations as prefetched by `BeneficiaryQuerySet.with_file_page_data` (`file.contracts.all()`...),
+    what imports changed in `import_change_list`; the steps in `step_list`, the appointments in
+    `appointment_list`, the readable notes in `readable_notes` with their `recipient_labels`, the next
+    planned appointment in `upcoming_appointment` (`_load_entries`); the emergency accesses (for who may
+    see them) in `emergency_access_list`, the candidate covers in `cover_candidates`, and the previous
+    versions of the entries in `entry.revision_list`.
+
+    With `newest`, `step_list`, `appointment_list` and `readable_notes` hold only the newest `newest` of
+    each, and `timeline_counts` ({"step": …, "appointment": …, "note": …}) how many there are in all;
+    without it, they hold everything and `timeline_counts` is None. The number of statements does not
+    depend on what the file holds."""
+    files = Beneficiary.objects.with_file_page_data().prefetch_related(_import_changes())
+    file = get_beneficiary_or_404(user, public_id, files=files)
+    _load_entries(user, file, newest=newest, now=now)
+    file.timeline_counts = None
     if newest is not None:
-        beneficiary.timeline_counts = {
-            kind: getattr(rows[0], KIND_TOTAL) if (rows := getattr(beneficiary, name)) else 0
+        file.timeline_counts = {
+            kind: getattr(rows[0], KIND_TOTAL) if (rows := getattr(file, name)) else 0
             for name, kind in WINDOWED_KINDS.items()
         }
-    beneficiary.cover_candidates = _cover_candidates(beneficiary)
-    _attach_note_recipients(user, beneficiary.readable_notes)
-    _attach_revisions(file_page_entries(beneficiary))
-    return beneficiary
+    if can_see_emergency_accesses(user, file):
+        file.emergency_access_list = list(
+            file.emergency_accesses.select_related("user", "user_structure").order_by("-started_at")
+        )
+    file.cover_candidates = _cover_candidates(file)
+    _attach_note_recipients(user, file.readable_notes)
+    _attach_revisions(file_page_entries(file))
+    return file

@@ -1,7 +1,7 @@
 """The file page's timeline (everything that happened on a file, newest first) and its summary (where
 the pathway stands today).
 
-Both are built in Python from what `www.file_page.with_file_page_data` loaded on the file (a constant
+Both are built in Python from what `www.file_page.file_page_data` loaded on the file (a constant
 number of queries): no query here, whatever the number of entries. Notes are only those the user may read
 (`beneficiary.readable_notes`), emergency accesses only for those allowed to see them; previous
 versions are those attached to the loaded entries (`entry.revision_list`).
@@ -431,7 +431,7 @@ def _cover_last_day(cover: Cover) -> datetime.date | None:
 def file_covers(file: Beneficiary) -> list[Cover]:
     """The covers that concerned the file's referents, in the file's structure, while the file was
     theirs: from the covers of its referents in their structures (`file.cover_candidates`) and its
-    assignments, both loaded by `with_file_page_data`. Stored in `file.cover_list`; each cover gets
+    assignments, both loaded by `www.file_page.file_page_data`. Stored in `file.cover_list`; each cover gets
     `last_day` (see `_cover_last_day`)."""
     if hasattr(file, "cover_list"):
         return file.cover_list
@@ -606,7 +606,7 @@ def _import_label(name: str) -> str:
 
 def _imports(file: Beneficiary) -> list[TimelineItem]:
     """What imports of CAF/MSA files did to the file: one item per import, with each field's old and new
-    value (`file.import_change_list`, loaded by `with_file_page_data`). Shown inside the file page only, to
+    value (`file.import_change_list`, loaded by `www.file_page.file_page_data`). Shown inside the file page only, to
     those who may read the file."""
     by_import: dict[int, list[ImportChange]] = {}
     for change in file.import_change_list:
@@ -655,7 +655,7 @@ def build_timeline(
     file: Beneficiary, *, include_emergency_accesses: bool, now: datetime.datetime | None = None
 ) -> list[TimelineItem]:
     """The items of the file's timeline, newest first (an item with only a date comes, within its
-    day, at the time it was written down). `file` went through `with_file_page_data`: when it read only
+    day, at the time it was written down). `file` went through `www.file_page.file_page_data`: when it read only
     the newest steps, appointments and notes (`newest`), these are the items built, and the `newest`
     first items are those of the whole timeline (each of these kinds is read in this order)."""
     moment = now or timezone.now()

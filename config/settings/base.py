@@ -132,6 +132,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Short OLTP queries: PostgreSQL's JIT compiles the permission scope (EXISTS subqueries with a
     # high estimated cost) for longer than it takes to run it (250 ms of a 356 ms count, measured).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # Server-side parameter binding and prepared statements (Django's `server_side_binding` and psycopg's
+    # `prepare_threshold` options): psycopg prepares a statement it has run 5 times on a connection, and
+    # PostgreSQL keeps its plan. The file page's statements join up to five tables each: planning them
+    # cost more than running them (docs/performance.md). Django leaves prepared statements off by default
+    # for poolers in transaction mode, which cannot keep a connection's prepared statements: behind one,
+    # DATABASE_SERVER_SIDE_BINDING=0.
+    if env_bool("DATABASE_SERVER_SIDE_BINDING", default=True):
+        DATABASES["default"]["OPTIONS"] |= {"server_side_binding": True, "prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

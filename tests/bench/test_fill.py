@@ -32,7 +32,7 @@ from casework.services.entries import step_log
 from team.deadlines import Deadlines
 from team.permissions import supervised_structures
 from team.supervision import team_dashboard
-from www.file_page import with_file_page_data
+from www.file_page import file_page_data
 from www.filters import CaseloadFilterSet
 from www.timeline import build_timeline
 from www.views.caseload import PAGE_SIZE
@@ -153,8 +153,7 @@ def test_auditor_reads_no_file(meta):
 
 def test_big_file_timeline_counts_500_items(meta):
     referent = persona(meta, "referent")
-    beneficiary = visible_beneficiaries(referent).get(public_id=meta["big_file"])
-    with_file_page_data(referent, beneficiary)
+    beneficiary = file_page_data(referent, meta["big_file"])
     assert len(build_timeline(beneficiary, include_emergency_accesses=True)) == BIG_FILE_ENTRIES
 
 

@@ -28,7 +28,7 @@ from casework.services import (
 )
 from tests.accounts.factories import DepartmentFactory, MembershipFactory, StructureFactory, UserFactory, member
 from tests.casework.factories import BeneficiaryFactory, NoteFactory
-from www.file_page import with_file_page_data
+from www.file_page import file_page_data
 
 pytestmark = pytest.mark.django_db
 
@@ -521,7 +521,7 @@ def test_the_file_page_reads_exactly_the_notes_of_visible_notes(world, notes):
         user = type(user).objects.get(pk=user.pk)
         if not sees(user, world.file):
             continue
-        loaded = with_file_page_data(user, get_beneficiary_or_404(user, world.file.public_id))
+        loaded = file_page_data(user, world.file.public_id)
         assert {note.body for note in loaded.readable_notes} == readable(user, world), user.username
         checked += 1
     assert checked >= 3

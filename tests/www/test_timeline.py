@@ -34,7 +34,7 @@ from tests.casework.factories import (
     OrientationFactory,
     StepFactory,
 )
-from www.file_page import with_file_page_data
+from www.file_page import file_page_data
 from www.timeline import build_summary, build_timeline
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,7 @@ def test_a_dated_step_comes_within_its_day_when_it_was_written(world):
     backdate(step, created_at=at(1, 15))
     note = NoteFactory(beneficiary=world.file, author=world.referent)
     backdate(note, created_at=at(1, 10))
-    file = with_file_page_data(world.referent, Beneficiary.objects.get(pk=world.file.pk))
+    file = file_page_data(world.referent, world.file.public_id)
     kinds = [item.kind for item in build_timeline(file, include_emergency_accesses=False)]
     assert kinds.index("step") < kinds.index("note")
 
@@ -324,7 +324,7 @@ def test_previous_versions_only_list_the_fields_that_changed(world):
         changes={"outcome": "Après", "status": Step.Status.MISSED},
         expected_version=1,
     )
-    file = with_file_page_data(world.referent, Beneficiary.objects.get(pk=world.file.pk))
+    file = file_page_data(world.referent, world.file.public_id)
     (item,) = [item for item in build_timeline(file, include_emergency_accesses=False) if item.kind == "step"]
     (version,) = item.previous_versions
     assert [(change.label, change.value) for change in version.changes] == [
@@ -342,7 +342,7 @@ def test_previous_versions_show_dates_and_times_in_local_time(world):
         changes={"scheduled_at": at(-2, 14)},
         expected_version=1,
     )
-    file = with_file_page_data(world.referent, Beneficiary.objects.get(pk=world.file.pk))
+    file = file_page_data(world.referent, world.file.public_id)
     (item,) = [item for item in build_timeline(file, include_emergency_accesses=False) if item.kind == "appointment"]
     changes = [(change.label, change.value) for change in item.previous_versions[0].changes]
     assert changes == [("Date et heure", f"{at(-2, 9):%d/%m/%Y} 09:00")]
@@ -480,7 +480,7 @@ def crafted(world):
 
 
 def test_summary_figures_on_a_crafted_file(world, crafted):
-    file = with_file_page_data(world.referent, Beneficiary.objects.get(pk=crafted.pk))
+    file = file_page_data(world.referent, crafted.public_id)
     summary = build_summary(file)
     assert summary.orientation.track == Orientation.Track.PROFESSIONAL
     assert [(c.contract.kind, c.state, c.days_left) for c in summary.contracts] == [
@@ -540,7 +540,7 @@ def test_a_contract_ending_soon_but_renewed_is_not_flagged(world):
         start_date=ending.end_date,
         end_date=ending.end_date + datetime.timedelta(days=180),
     )
-    file = with_file_page_data(world.referent, Beneficiary.objects.get(pk=world.file.pk))
+    file = file_page_data(world.referent, world.file.public_id)
     assert [c.state for c in build_summary(file).contracts] == ["running", "upcoming"]
 
 
@@ -633,7 +633,7 @@ def crowded(world, monkeypatch):
 
 def _full_timeline(world, file, kinds=None, user=None):
     """Every item of the timeline, read without the window, as the anchors the page gives them."""
-    loaded = with_file_page_data(user or world.referent, Beneficiary.objects.get(pk=file.pk))
+    loaded = file_page_data(user or world.referent, file.public_id)
     items = build_timeline(loaded, include_emergency_accesses=False)
     return [item.anchor for item in items if kinds is None or item.kind in kinds]
 
@@ -701,7 +701,7 @@ def test_the_next_appointment_is_found_beyond_the_newest_entries(world):
     entry_withdraw(
         actor=world.referent, entry=withdrawn, beneficiary=world.file, reason="Erreur de saisie", expected_version=1
     )
-    file = with_file_page_data(world.referent, Beneficiary.objects.get(pk=world.file.pk), newest=5)
+    file = file_page_data(world.referent, world.file.public_id, newest=5)
     assert len(file.appointment_list) == 5 and file.timeline_counts["appointment"] == 36
     assert build_summary(file).next_appointment.purpose == "RDV+1"
 

@@ -1,6 +1,6 @@
 """Template helpers for the pathway's write buttons on the file page (`{% load pathway %}`).
 
-They read what the file page has already fetched (www.file_page.with_file_page_data: the file's
+They read what the file page has already fetched (www.file_page.file_page_data: the file's
 orientations and reorientation requests are prefetched) and add no query.
 """
 

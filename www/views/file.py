@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 from audit.trail import audit_annotate
 from casework.models import Beneficiary
 from casework.permissions import can_change, can_see_emergency_accesses, get_beneficiary_or_404
-from www.file_page import note_with_page_data, with_file_page_data
+from www.file_page import file_page_data, note_with_page_data
 from www.timeline import (
     TimelineItem,
     build_summary,
@@ -50,7 +50,7 @@ def _page_number(value: str | None) -> int:
 
 
 class _NewestItems:
-    """The timeline's items, of which only the newest were built (www.file_page.with_file_page_data
+    """The timeline's items, of which only the newest were built (www.file_page.file_page_data
     reads the newest steps, appointments and notes only): as long as the whole timeline, for the
     paginator, and readable as far as the items built reach, which covers every page up to the one asked
     for."""
@@ -104,12 +104,11 @@ def _timeline_context(
 @require_safe
 def file_detail(request, public_id):
     user = request.user
-    beneficiary = get_beneficiary_or_404(user, public_id)
-    audit_annotate(request, beneficiary=beneficiary)  # the trail needs no lookup of its own
     now = timezone.now()
     # The page of the timeline asked for, and so how many of the newest entries of each kind to read.
     page_number = _page_number(request.GET.get("page"))
-    with_file_page_data(user, beneficiary, newest=page_number * TIMELINE_PAGE_SIZE, now=now)
+    beneficiary = file_page_data(user, public_id, newest=page_number * TIMELINE_PAGE_SIZE, now=now)
+    audit_annotate(request, beneficiary=beneficiary)  # the trail needs no lookup of its own
     may_change = can_change(user, beneficiary)
     show_emergency_accesses = can_see_emergency_accesses(user, beneficiary)
     timeline = _timeline_context(
