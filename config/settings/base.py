@@ -132,14 +132,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Short OLTP queries: PostgreSQL's JIT compiles the permission scope (EXISTS subqueries with a
     # high estimated cost) for longer than it takes to run it (250 ms of a 356 ms count, measured).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
-    # Server-side parameter binding and prepared statements (Django's `server_side_binding` and psycopg's
-    # `prepare_threshold` options): psycopg prepares a statement it has run 5 times on a connection, and
-    # PostgreSQL keeps its plan. The file page's statements join up to five tables each: planning them
-    # cost more than running them (docs/performance.md). Django leaves prepared statements off by default
-    # for poolers in transaction mode, which cannot keep a connection's prepared statements: behind one,
-    # DATABASE_SERVER_SIDE_BINDING=0.
-    if env_bool("DATABASE_SERVER_SIDE_BINDING", default=True):
-        DATABASES["default"]["OPTIONS"] |= {"server_side_binding": True, "prepare_threshold": 5}
+    # No server-side binding (Django's `server_side_binding` option), although with psycopg's prepared
+    # statements it would spare PostgreSQL the planning of the file page's joins (about 12 ms of a request,
+    # measured): Django does not cap a statement's parameters to PostgreSQL's 65,535 when the server binds
+    # them, so a large `pk__in` or a cascade delete fails (seen in the benchmark's import), and Django lists
+    # known failures of it (#34255, parameters in GROUP BY). docs/performance.md, "The budget".
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

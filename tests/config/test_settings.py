@@ -152,13 +152,3 @@ def test_development_caches_in_local_memory_unless_cache_url_is_set():
     assert load_settings(code=CACHE_LOCATION, **env, CACHE_URL="redis://127.0.0.1:6379/2").stdout.strip() == (
         "redis://127.0.0.1:6379/2"
     )
-
-
-BINDING = "import config.settings.base as s; print(s.DATABASES['default'].get('OPTIONS', {}).get('server_side_binding'))"
-
-
-def test_postgresql_binds_parameters_on_the_server_unless_turned_off():
-    assert load_settings(code=BINDING, **PRODUCTION_ENV).stdout.strip() == "True"
-    off = load_settings(code=BINDING, **PRODUCTION_ENV, DATABASE_SERVER_SIDE_BINDING="0")
-    assert off.stdout.strip() == "None"
-    assert load_settings(code=BINDING, DATABASE_URL="sqlite:///tmp.sqlite3").stdout.strip() == "None"
