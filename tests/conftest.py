@@ -11,6 +11,8 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 
+from tests.personas import Personas, build_personas
+
 
 class UndefinedTemplateVariable(str):
     def __mod__(self, other):
@@ -63,6 +65,13 @@ SESSION_QUERIES = 3
 # What the header of every full page adds: the count of the user's unread notifications
 # (team.context_processors.notifications). htmx partials render no header and do not pay it.
 HEADER_QUERIES = 1
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    """The shared world of people and files (tests/personas.py), written for this test. A module that
+    needs more adds it on top, in a fixture of its own that takes `personas`."""
+    return build_personas()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from tests.test_permission_matrix import build_world
+from tests.test_permission_matrix import matrix_world
 
 pytestmark = pytest.mark.django_db
 
@@ -86,9 +86,9 @@ LISTINGS = {
     "notifications": Listing("team:notifications", "referent", ("page",)),
     "audit-events": Listing("audit:events", "auditor", ("page", *AUDIT_FILTERS)),
     "audit-exports": Listing("audit:exports", "auditor", ("page", *AUDIT_FILTERS)),
-    "imports": Listing("imports:list", "department_admin", ("page",)),
+    "imports": Listing("imports:list", "admin", ("page",)),
     "import-detail": Listing(
-        "imports:detail", "department_admin", ("page",), args=lambda world: (world.entries["import"].public_id,)
+        "imports:detail", "admin", ("page",), args=lambda world: (world.entries["import"].public_id,)
     ),
     "access-report": Listing(
         "audit:access_report", "auditor", ("page", "du", "au"), args=lambda world: (world.file.public_id,)
@@ -125,19 +125,20 @@ def cases():
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """The permission matrix's world (a file with one entry of each kind, an import, an export, a cover,
-    a notification), built once for the module; each test runs in a savepoint on top of it."""
+def personas(django_db_setup, django_db_blocker):
+    """The shared personas as the permission matrix writes on them (the file with one entry of each kind,
+    an import, an export, a cover, a notification), built once for the module; each test runs in a
+    savepoint on top of it."""
     with django_db_blocker.unblock(), transaction.atomic():
-        yield build_world("plain")
+        yield matrix_world("plain")
         transaction.set_rollback(True)
 
 
 @pytest.mark.parametrize(("listing_key", "parameter", "value_key"), list(cases()))
-def test_a_hostile_parameter_gets_a_page(client, world, listing_key, parameter, value_key):
+def test_a_hostile_parameter_gets_a_page(client, personas, listing_key, parameter, value_key):
     listing = LISTINGS[listing_key]
-    client.force_login(world.users[listing.persona])
-    url = reverse(listing.url_name, args=listing.args(world))
+    client.force_login(personas.users[listing.persona])
+    url = reverse(listing.url_name, args=listing.args(personas))
     data = {**listing.base, parameter: HOSTILE_VALUES[value_key]}
     response = getattr(client, listing.method)(url, data)
     assert response.status_code in ACCEPTED, response.status_code

@@ -31,12 +31,11 @@ from casework.permissions import can_change, visible_beneficiaries
 from casework.services import beneficiary_assign_referent, beneficiary_share, share_end
 from imports.models import BeneficiaryImport
 from team.models import Notification
-from tests.accounts.factories import DepartmentFactory, StructureFactory, member
+from tests.accounts.factories import member
 from tests.casework.factories import (
     ActionFactory,
     AppointmentFactory,
     BarrierFactory,
-    BeneficiaryFactory,
     ContractFactory,
     DiagnosticFactory,
     NoteFactory,
@@ -44,14 +43,16 @@ from tests.casework.factories import (
     OrientationFactory,
     StepFactory,
 )
+from tests.personas import Personas, build_personas, share_with_recipient
 
 pytestmark = pytest.mark.django_db
 
 # URL namespaces left out of the matrix, each with a test of its own below.
 EXCLUDED_NAMESPACES = {"admin"}
 
-# The file's name: it must never appear on a page of someone who may not read the file.
-FILE_LAST_NAME = "Sentinelle"
+# The file's name (the shared personas' file, tests/personas.py): it must never appear on a page of someone
+# who may not read the file. No persona and no factory wears it.
+FILE_LAST_NAME = "Zidane"
 
 
 def app_urls(patterns=None, namespace: str = "") -> dict[str, str]:
@@ -70,20 +71,21 @@ def app_urls(patterns=None, namespace: str = "") -> dict[str, str]:
     return urls
 
 
-# --- The world: one file, its people, and what happened to it ------------------------------------
+# --- The world: the shared personas' file, its people, and what happened to it -------------------
 
+# The shared personas (tests/personas.py) the matrix signs in as.
 PERSONAS = (
     "anonymous",
     "referent",  # the file's referent of record (MDS Nord)
     "colleague",  # another referent of the MDS Nord
-    "other_referent",  # a referent of the MDS Sud
+    "other",  # a referent of the MDS Sud
     "supervisor",  # supervises the MDS Nord
     "other_supervisor",  # supervises the MDS Sud
-    "department_admin",  # department admin, in the MDS Nord
+    "admin",  # department admin, in the MDS Nord
     "auditor",  # auditor (DPO), in the MDS Nord
     "recipient",  # a referent of a CCAS the file is shared with, personally
 )
-REFERENTS = {"referent", "colleague", "other_referent", "recipient"}
+REFERENTS = {"referent", "colleague", "other", "recipient"}
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,8 @@ SCENARIOS = {
     ),
     # Reassigned to the MDS Sud's referent: the former referent and the MDS Nord's supervisor lose it.
     "reassigned": Situation(
-        sees=frozenset({"other_referent", "other_supervisor", "recipient"}),
-        changes=frozenset({"other_referent", "other_supervisor"}),
+        sees=frozenset({"other", "other_supervisor", "recipient"}),
+        changes=frozenset({"other", "other_supervisor"}),
     ),
     # The recipient's share was ended.
     "share_ended": Situation(
@@ -155,28 +157,22 @@ def ready_export(auditor) -> AuditExport:
     return export
 
 
-def build_world(scenario: str) -> World:
-    social = DepartmentFactory(name="Direction de l'action sociale", code="action-sociale")
-    nord = StructureFactory(name="MDS Nord", code="mds-nord", department=social)
-    sud = StructureFactory(name="MDS Sud", code="mds-sud", department=social)
-    ccas = StructureFactory(name="CCAS de Tourcoing", code="ccas-tourcoing", external=True)
-    users = {
-        "anonymous": None,
-        "referent": member(Role.REFERENT, structure=nord, username="referente"),
-        "colleague": member(Role.REFERENT, structure=nord, username="collegue"),
-        "other_referent": member(Role.REFERENT, structure=sud, username="referent-sud"),
-        "supervisor": member(Role.SUPERVISOR, structure=nord, username="superviseur"),
-        "other_supervisor": member(Role.SUPERVISOR, structure=sud, username="superviseur-sud"),
-        "department_admin": member(Role.DEPARTMENT_ADMIN, structure=nord, username="admin"),
-        "auditor": member(Role.AUDITOR, structure=nord, username="dpo"),
-        "recipient": member(Role.REFERENT, structure=ccas, username="ccas"),
-    }
-    file = BeneficiaryFactory(referent=users["referent"], first_name="Odile", last_name=FILE_LAST_NAME)
-    share = beneficiary_share(actor=users["referent"], beneficiary=file, user=users["recipient"], reason="Relais")
-    # Another file, with a share of its own, that nobody of the matrix follows.
-    outsider = member(Role.REFERENT, structure=sud, username="autre-referent-sud")
-    other_file = BeneficiaryFactory(referent=outsider)
-    other_share = beneficiary_share(actor=outsider, beneficiary=other_file, structure=ccas, reason="Aide")
+def matrix_world(scenario: str) -> World:
+    """The shared personas (tests/personas.py) with the matrix's scenario on top (with_scenario)."""
+    return with_scenario(build_personas(), scenario)
+
+
+def with_scenario(personas: Personas, scenario: str) -> World:
+    """The file shared with the recipient personally; a share of the other structure's file (a share of
+    another file); one entry of each kind on the file, an audit event, an export, a cover, an import and a
+    notice; then what the scenario did to the file."""
+    p = personas
+    users = {persona: None if persona == "anonymous" else getattr(p, persona) for persona in PERSONAS}
+    file, nord, sud = p.file, p.nord, p.sud
+    share = share_with_recipient(p)
+    # The other structure's file, with a share of its own.
+    other_file = p.other_file
+    other_share = beneficiary_share(actor=p.other, beneficiary=other_file, structure=p.ccas, reason="Aide")
 
     # One entry of each kind on the file, written by its referent (today: still correctable).
     author = users["referent"]
@@ -216,7 +212,7 @@ def build_world(scenario: str) -> World:
         ),
         # An import of a CAF file by a department admin, finished (not a dry run: it cannot be run again).
         "import": BeneficiaryImport.objects.create(
-            uploaded_by=users["department_admin"],
+            uploaded_by=users["admin"],
             original_name="caf-novembre.csv",
             file_name="caf-novembre.csv",
             file_size=10,
@@ -235,7 +231,7 @@ def build_world(scenario: str) -> World:
         beneficiary_assign_referent(
             actor=users["supervisor"],
             beneficiary=file,
-            referent=users["other_referent"],
+            referent=users["other"],
             structure=sud,
             reason="Déménagement",
         )
@@ -251,10 +247,11 @@ def build_world(scenario: str) -> World:
 
 
 @pytest.fixture(scope="module", params=list(SCENARIOS))
-def world(request, django_db_setup, django_db_blocker):
-    """One world per scenario, built once for the module; each test runs in a savepoint on top of it."""
+def personas(request, django_db_setup, django_db_blocker):
+    """The shared personas in each scenario, (scenario, World), built once for the module; each test runs in
+    a savepoint on top of it."""
     with django_db_blocker.unblock(), transaction.atomic():
-        yield request.param, build_world(request.param)
+        yield request.param, matrix_world(request.param)
         transaction.set_rollback(True)
 
 
@@ -425,7 +422,7 @@ def emergency_form_data(world: World) -> dict:
 
 
 def picker_search(field: str) -> dict:
-    """A picker's search: the field searched and a term (« re » finds the world's referents and supervisors)."""
+    """A picker's search: the field searched and a term (« re » finds the personas' referents and supervisors)."""
     return {"champ": field, f"recherche_{field}": "re"}
 
 
@@ -628,9 +625,7 @@ RULES |= {
 
 def admins_only(success: Expected) -> Callable[[str, Situation], Expected]:
     """The imports' screens: department admins only, 403 for everyone else."""
-    return lambda persona, situation: (
-        LOGIN if persona == "anonymous" else (success if persona == "department_admin" else 403)
-    )
+    return lambda persona, situation: LOGIN if persona == "anonymous" else (success if persona == "admin" else 403)
 
 
 def import_kwargs(world: World) -> dict:
@@ -677,8 +672,8 @@ def test_the_walk_reaches_nested_namespaces_and_unnamed_urls_but_not_the_admin()
 
 
 @pytest.mark.parametrize(("url_name", "check", "persona"), CASES)
-def test_permission_matrix(client, world, url_name, check, persona):
-    scenario, w = world
+def test_permission_matrix(client, personas, url_name, check, persona):
+    scenario, w = personas
     situation = SCENARIOS[scenario]
     rule = RULES[url_name]
     url = reverse(url_name, kwargs=rule.kwargs(w))
@@ -720,9 +715,9 @@ def test_permission_matrix(client, world, url_name, check, persona):
         assert str(w.file.public_id) not in html
 
 
-def test_the_scenarios_are_what_they_say(world):
+def test_the_scenarios_are_what_they_say(personas):
     """The situations above are those the services produce (a guard on the matrix itself)."""
-    scenario, w = world
+    scenario, w = personas
     situation = SCENARIOS[scenario]
     for persona, user in w.users.items():
         if user is None:
@@ -737,8 +732,8 @@ def test_the_scenarios_are_what_they_say(world):
 
 
 @pytest.mark.parametrize("persona", [persona for persona in PERSONAS if persona != "anonymous"])
-def test_a_file_that_does_not_exist_is_a_404_on_every_url_that_names_one(client, world, persona):
-    _, w = world
+def test_a_file_that_does_not_exist_is_a_404_on_every_url_that_names_one(client, personas, persona):
+    _, w = personas
     client.force_login(w.users[persona])
     unknown = uuid.uuid4()
 
@@ -750,8 +745,8 @@ def test_a_file_that_does_not_exist_is_a_404_on_every_url_that_names_one(client,
     assert client.post(ended).status_code == 404
 
 
-def test_a_share_of_another_file_is_a_404_even_to_who_may_act_on_this_one(client, world):
-    scenario, w = world
+def test_a_share_of_another_file_is_a_404_even_to_who_may_act_on_this_one(client, personas):
+    scenario, w = personas
     url = reverse("casework:share_end", kwargs={"public_id": w.file.public_id, "share_id": w.other_share.public_id})
 
     for persona in SCENARIOS[scenario].changes:

@@ -17,7 +17,8 @@ from tests.casework.factories import (
     DiagnosticFactory,
     ObjectiveFactory,
 )
-from tests.casework.test_pathway_world import build_world, days
+from tests.casework.test_pathway_world import days, with_pathway
+from tests.personas import build_personas
 
 pytestmark = pytest.mark.django_db
 
@@ -47,40 +48,41 @@ URLS = {
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """Built once for the module (about 200 tests); each test runs in a savepoint on top of it."""
+def personas(django_db_setup, django_db_blocker):
+    """The shared personas with their pathway, and an object of each kind the URLs name, built once for the
+    module (about 200 tests); each test runs in a savepoint on top of it."""
     with django_db_blocker.unblock(), transaction.atomic():
-        yield _build()
+        yield with_objects_of_each_kind(with_pathway(build_personas()))
         transaction.set_rollback(True)
 
 
-def _build():
-    w = build_world()
-    w.signed = ContractFactory(beneficiary=w.file, start_date=days(-170), end_date=days(10))
-    w.draft = ContractFactory(beneficiary=w.file, status=Contract.Status.DRAFT, signed_on=None)
-    w.request = reorientation_request(
-        actor=w.referent,
-        beneficiary=w.file,
+def with_objects_of_each_kind(p):
+    """A signed contract and a draft, a reorientation request, an objective with an action, a barrier."""
+    p.signed = ContractFactory(beneficiary=p.file, start_date=days(-170), end_date=days(10))
+    p.draft = ContractFactory(beneficiary=p.file, status=Contract.Status.DRAFT, signed_on=None)
+    p.request = reorientation_request(
+        actor=p.referent,
+        beneficiary=p.file,
         track=Orientation.Track.PROFESSIONAL,
-        organisme_referent=w.france_travail,
+        organisme_referent=p.france_travail,
         reason="Projet professionnel",
     )
-    w.objective = ObjectiveFactory(beneficiary=w.file)
-    w.action = ActionFactory(objective=w.objective)
-    w.barrier = BarrierFactory(diagnostic=DiagnosticFactory(beneficiary=w.file), kind=Barrier.Kind.HOUSING)
-    return w
+    p.objective = ObjectiveFactory(beneficiary=p.file)
+    p.action = ActionFactory(objective=p.objective)
+    p.barrier = BarrierFactory(diagnostic=DiagnosticFactory(beneficiary=p.file), kind=Barrier.Kind.HOUSING)
+    return p
 
 
-def url_of(name: str, world, public_id=None) -> str:
-    file_id = public_id or world.file.public_id
+def url_of(name: str, personas, public_id=None) -> str:
+    file_id = public_id or personas.file.public_id
     objects = {
-        "contract_renew": [world.signed.public_id],
-        "contract_sign": [world.draft.public_id],
-        "reorientation_decide": [world.request.public_id],
-        "objective_status": [world.objective.public_id],
-        "action_create": [world.objective.public_id],
-        "action_status": [world.action.public_id],
-        "barrier_resolve": [world.barrier.diagnostic.public_id, world.barrier.kind],
+        "contract_renew": [personas.signed.public_id],
+        "contract_sign": [personas.draft.public_id],
+        "reorientation_decide": [personas.request.public_id],
+        "objective_status": [personas.objective.public_id],
+        "action_create": [personas.objective.public_id],
+        "action_status": [personas.action.public_id],
+        "barrier_resolve": [personas.barrier.diagnostic.public_id, personas.barrier.kind],
     }
     return reverse(f"casework:{name}", args=[file_id, *objects.get(name, [])])
 
@@ -102,12 +104,12 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "method", "persona"), CASES)
-def test_who_reaches_each_pathway_url(client, world, name, method, persona):
+def test_who_reaches_each_pathway_url(client, personas, name, method, persona):
     _, rule = URLS[name]
     if persona != "anonymous":
-        client.force_login(getattr(world, persona))
+        client.force_login(getattr(personas, persona))
 
-    response = getattr(client, method)(url_of(name, world))
+    response = getattr(client, method)(url_of(name, personas))
 
     outcome = expected(persona, rule)
     if outcome == "login":
@@ -121,28 +123,28 @@ def test_who_reaches_each_pathway_url(client, world, name, method, persona):
         assert response.status_code == outcome
     if outcome != "ok":
         html = response.content.decode()
-        assert "Dumont" not in html and "DUMONT" not in html
+        assert "Zidane" not in html and "ZIDANE" not in html
     # Nothing was written by anyone.
-    world.file.refresh_from_db()
-    assert world.file.is_active
-    assert world.file.contracts.count() == 2 and world.file.objectives.count() == 1
+    personas.file.refresh_from_db()
+    assert personas.file.is_active
+    assert personas.file.contracts.count() == 2 and personas.file.objectives.count() == 1
 
 
 @pytest.mark.parametrize("name", [name for name, (methods, _) in URLS.items() if "get" in methods])
-def test_status_changes_are_post_only(client, world, name):
-    client.force_login(world.referent)
+def test_status_changes_are_post_only(client, personas, name):
+    client.force_login(personas.referent)
     for post_only in ("objective_status", "action_status"):
-        assert client.get(url_of(post_only, world)).status_code == 405
-    assert client.get(url_of(name, world)).status_code in {200, 403}
+        assert client.get(url_of(post_only, personas)).status_code == 405
+    assert client.get(url_of(name, personas)).status_code in {200, 403}
 
 
 @pytest.mark.parametrize("name", list(URLS))
-def test_a_file_that_does_not_exist_is_a_404(client, world, name):
-    client.force_login(world.supervisor)
+def test_a_file_that_does_not_exist_is_a_404(client, personas, name):
+    client.force_login(personas.supervisor)
     methods, _ = URLS[name]
 
     for method in methods:
-        assert getattr(client, method)(url_of(name, world, public_id=uuid.uuid4())).status_code == 404
+        assert getattr(client, method)(url_of(name, personas, public_id=uuid.uuid4())).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -162,14 +164,14 @@ def test_a_file_that_does_not_exist_is_a_404(client, world, name):
         }
     ],
 )
-def test_an_object_named_under_another_file_is_a_404(client, world, name):
+def test_an_object_named_under_another_file_is_a_404(client, personas, name):
     """The objects are looked up among the file's own: the supervisor sees both files, the object is real,
     but it does not belong to the file of the URL."""
     from tests.casework.factories import BeneficiaryFactory
 
-    neighbour = BeneficiaryFactory(referent=world.colleague)
-    client.force_login(world.supervisor)
+    neighbour = BeneficiaryFactory(referent=personas.colleague)
+    client.force_login(personas.supervisor)
 
-    response = client.post(url_of(name, world, public_id=neighbour.public_id))
+    response = client.post(url_of(name, personas, public_id=neighbour.public_id))
 
     assert response.status_code == 404

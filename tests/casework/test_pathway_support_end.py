@@ -14,7 +14,14 @@ from casework.models import Beneficiary, SupportEndReason
 from casework.services.pathway import support_end
 from tests.accounts.factories import member
 from tests.casework.factories import ContractFactory, NoteFactory
-from tests.casework.test_pathway_world import build_world, days, field_errors, file_url, messages_of, today
+from tests.casework.test_pathway_world import (
+    days,
+    field_errors,
+    file_url,
+    messages_of,
+    personas_on_a_pathway,  # noqa: F401 (`personas`)
+    today,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -28,23 +35,18 @@ DEFAULT_REASONS = [
 ]
 
 
-@pytest.fixture
-def world():
-    return build_world()
-
-
 def reason(code="reprise-emploi") -> SupportEndReason:
     return SupportEndReason.objects.get(code=code)
 
 
-def end(world, actor=None, **overrides):
+def end(personas, actor=None, **overrides):
     arguments = {
         "reason": reason(),
         "summary": "CDI de magasinier depuis trois mois ; plus de frein de mobilité.",
         "ended_on": today(),
     }
     arguments.update(overrides)
-    return support_end(actor=actor or world.referent, beneficiary=world.file, **arguments)
+    return support_end(actor=actor or personas.referent, beneficiary=personas.file, **arguments)
 
 
 # --- The reasons ----------------------------------------------------------------------------------------
@@ -55,9 +57,9 @@ def test_the_migration_provides_the_default_reasons_in_order():
     assert all(SupportEndReason.objects.values_list("is_active", flat=True))
 
 
-def test_the_data_migration_goes_back_and_forth_and_spares_used_reasons(world):
+def test_the_data_migration_goes_back_and_forth_and_spares_used_reasons(personas):
     migration = importlib.import_module("casework.migrations.0005_support_end_reasons")
-    end(world, reason=reason("deces"))
+    end(personas, reason=reason("deces"))
 
     migration.remove_reasons(apps, connection.schema_editor())
     assert list(SupportEndReason.objects.values_list("code", flat=True)) == ["deces"]
@@ -70,67 +72,67 @@ def test_the_data_migration_goes_back_and_forth_and_spares_used_reasons(world):
 # --- Ending the support ---------------------------------------------------------------------------------
 
 
-def test_ending_the_support_moves_the_file_to_the_inactive_caseload_and_deletes_nothing(world):
-    contract = ContractFactory(beneficiary=world.file)
-    note = NoteFactory(beneficiary=world.file, author=world.referent)
+def test_ending_the_support_moves_the_file_to_the_inactive_caseload_and_deletes_nothing(personas):
+    contract = ContractFactory(beneficiary=personas.file)
+    note = NoteFactory(beneficiary=personas.file, author=personas.referent)
 
-    ended = end(world, ended_on=days(-2))
+    ended = end(personas, ended_on=days(-2))
 
-    world.file.refresh_from_db()
-    assert not world.file.is_active
-    assert (world.file.support_ended_on, world.file.support_end_reason, ended.support_end_summary) == (
+    personas.file.refresh_from_db()
+    assert not personas.file.is_active
+    assert (personas.file.support_ended_on, personas.file.support_end_reason, ended.support_end_summary) == (
         days(-2),
         reason(),
         "CDI de magasinier depuis trois mois ; plus de frein de mobilité.",
     )
-    assert world.file.version == 2
-    assert world.file not in Beneficiary.objects.active()
-    assert world.file.contracts.get() == contract and world.file.notes.get() == note
-    assert world.file.current_referent == world.referent
+    assert personas.file.version == 2
+    assert personas.file not in Beneficiary.objects.active()
+    assert personas.file.contracts.get() == contract and personas.file.notes.get() == note
+    assert personas.file.current_referent == personas.referent
 
 
-def test_the_support_is_not_ended_twice(world):
-    end(world)
+def test_the_support_is_not_ended_twice(personas):
+    end(personas)
 
     with pytest.raises(ValidationError, match="déjà terminé"):
-        end(world, actor=world.supervisor)
+        end(personas, actor=personas.supervisor)
 
 
-def test_ending_needs_an_offered_reason_a_summary_and_a_date_not_in_the_future(world):
+def test_ending_needs_an_offered_reason_a_summary_and_a_date_not_in_the_future(personas):
     retired = SupportEndReason.objects.create(code="ancien", label="Ancien motif", is_active=False)
 
     with pytest.raises(ValidationError) as excinfo:
-        end(world, reason=retired, summary="  ", ended_on=days(1))
+        end(personas, reason=retired, summary="  ", ended_on=days(1))
 
     assert excinfo.value.message_dict == {
         "reason": ["Choisissez un des motifs de fin d'accompagnement proposés."],
         "summary": ["Rédigez la synthèse de fin d'accompagnement."],
         "ended_on": ["La date de fin d'accompagnement ne peut pas être dans le futur."],
     }
-    world.file.refresh_from_db()
-    assert world.file.is_active
+    personas.file.refresh_from_db()
+    assert personas.file.is_active
 
 
-def test_the_support_does_not_end_before_the_rsa_entry(world):
+def test_the_support_does_not_end_before_the_rsa_entry(personas):
     with pytest.raises(ValidationError) as excinfo:
-        end(world, ended_on=days(-401))
+        end(personas, ended_on=days(-401))
 
     assert "précéder l'entrée dans le RSA" in excinfo.value.message_dict["ended_on"][0]
 
 
 @pytest.mark.parametrize("persona", ["recipient", "colleague", "other_supervisor"])
-def test_only_who_may_act_on_the_file_ends_the_support(world, persona):
+def test_only_who_may_act_on_the_file_ends_the_support(personas, persona):
     with pytest.raises(PermissionDenied):
-        end(world, actor=getattr(world, persona))
+        end(personas, actor=getattr(personas, persona))
 
 
-def test_the_supervisor_of_the_structure_may_end_the_support(world):
-    assert not end(world, actor=world.supervisor).is_active
+def test_the_supervisor_of_the_structure_may_end_the_support(personas):
+    assert not end(personas, actor=personas.supervisor).is_active
 
 
-def test_the_end_of_support_page(client, world):
-    client.force_login(world.referent)
-    url = reverse("casework:support_end", args=[world.file.public_id])
+def test_the_end_of_support_page(client, personas):
+    client.force_login(personas.referent)
+    url = reverse("casework:support_end", args=[personas.file.public_id])
     SupportEndReason.objects.filter(code="autre").update(is_active=False)
 
     response = client.get(url)
@@ -147,10 +149,10 @@ def test_the_end_of_support_page(client, world):
     assert field_errors(response, "summary") == ["Rédigez la synthèse de fin d'accompagnement."]
 
     response = client.post(url, {"reason": reason().pk, "ended_on": today().isoformat(), "summary": "Emploi durable."})
-    assert response.status_code == 302 and response["Location"] == file_url(world.file)
+    assert response.status_code == 302 and response["Location"] == file_url(personas.file)
     assert "Accompagnement terminé le" in messages_of(response)[0]
 
-    html = client.get(file_url(world.file)).content.decode()
+    html = client.get(file_url(personas.file)).content.decode()
     assert "Accompagnement terminé" in html and "Emploi durable." in html
     assert url not in html
     response = client.get(url)

@@ -1,63 +1,46 @@
-"""The world the pathway tests (tests/casework/test_pathway_*.py) write on, and helpers they share.
+"""What the pathway tests (tests/casework/test_pathway_*.py) add to the shared personas, and helpers they share.
 
-A file followed by a referent of the MDS Nord, oriented toward the social track, shared with a referent
-of a CCAS (who reads it but may not act on it); a colleague of the same structure and a referent of the
-MDS Sud do not see it; a supervisor of the MDS Nord supervises it.
+The shared personas (tests/personas.py), and: the referent's file in the RSA for 400 days, oriented toward
+the social track at the MDS Nord (decided by its supervisor), shared with the CCAS's referent (who reads it
+but may not act on it); a France Travail agency to reorient it to. The colleague of the same structure and
+the MDS Sud's referent do not see it; the MDS Nord's supervisor supervises it.
 """
 
 import datetime
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role, Structure
-from casework.models import Orientation
+from accounts.models import Structure
+from casework.models import Beneficiary, Orientation
 from casework.permissions import can_change, visible_beneficiaries
-from casework.services import beneficiary_share
-from tests.accounts.factories import DepartmentFactory, StructureFactory, member
-from tests.casework.factories import BeneficiaryFactory, OrientationFactory
+from tests.accounts.factories import StructureFactory
+from tests.casework.factories import OrientationFactory
+from tests.personas import Personas, share_with_recipient
 
 pytestmark = pytest.mark.django_db
 
 PERSONAS = ("referent", "colleague", "other", "supervisor", "other_supervisor", "recipient", "auditor")
 
 
-def build_world() -> SimpleNamespace:
-    social = DepartmentFactory(name="Action sociale", code="action-sociale")
-    nord = StructureFactory(name="MDS Nord", code="mds-nord", department=social)
-    sud = StructureFactory(name="MDS Sud", code="mds-sud", department=social)
-    ccas = StructureFactory(name="CCAS de Tourcoing", code="ccas", kind=Structure.Kind.CCAS, department=None)
-    france_travail = StructureFactory(
+def with_pathway(personas: Personas) -> Personas:
+    """The personas' file on its pathway: `personas.orientation`, `personas.share`, `personas.france_travail`."""
+    p = personas
+    p.france_travail = StructureFactory(
         name="France Travail Roubaix", code="ft-roubaix", kind=Structure.Kind.FRANCE_TRAVAIL, department=None
     )
-    w = SimpleNamespace(nord=nord, sud=sud, ccas=ccas, france_travail=france_travail)
-    w.referent = member(Role.REFERENT, structure=nord, username="referente", first_name="Rita", last_name="Ferrand")
-    w.colleague = member(Role.REFERENT, structure=nord, username="collegue", first_name="Colin", last_name="Lebon")
-    w.other = member(Role.REFERENT, structure=sud, username="autre", first_name="Odile", last_name="Martin")
-    w.supervisor = member(Role.SUPERVISOR, structure=nord, username="superviseur", first_name="Sam", last_name="Roux")
-    w.other_supervisor = member(Role.SUPERVISOR, structure=sud, username="superviseur-sud")
-    w.recipient = member(Role.REFERENT, structure=ccas, username="ccas", first_name="Cécile", last_name="Blanc")
-    w.auditor = member(Role.AUDITOR, structure=nord, username="dpo")
-    w.file = BeneficiaryFactory(
-        referent=w.referent,
-        first_name="Hélène",
-        last_name="Dumont",
-        rsa_entry_date=timezone.localdate() - datetime.timedelta(days=400),
-    )
-    w.orientation = OrientationFactory(
-        beneficiary=w.file,
+    Beneficiary.objects.filter(pk=p.file.pk).update(rsa_entry_date=timezone.localdate() - datetime.timedelta(days=400))
+    p.orientation = OrientationFactory(
+        beneficiary=p.file,
         track=Orientation.Track.SOCIAL,
-        organisme_referent=nord,
-        decided_by=w.supervisor,
+        organisme_referent=p.nord,
+        decided_by=p.supervisor,
         decided_on=timezone.localdate() - datetime.timedelta(days=300),
     )
-    beneficiary_share(actor=w.referent, beneficiary=w.file, user=w.recipient, reason="Relais CCAS")
-    w.other_file = BeneficiaryFactory(referent=w.other)
-    w.file.refresh_from_db()
-    return w
+    share_with_recipient(p)  # and reads the file again
+    return p
 
 
 def today() -> datetime.date:
@@ -85,15 +68,22 @@ def htmx(**headers) -> dict:
     return {"HTTP_HX_REQUEST": "true", **headers}
 
 
-@pytest.fixture
-def world():
-    return build_world()
+@pytest.fixture(name="personas")
+def personas_on_a_pathway(personas):
+    """The shared personas with_pathway; the other pathway modules import this fixture."""
+    return with_pathway(personas)
 
 
-def test_the_world_is_what_it_says(world):
-    sees = {persona for persona in PERSONAS if visible_beneficiaries(getattr(world, persona)).filter(pk=world.file.pk)}
+def test_the_world_is_what_it_says(personas):
+    sees = {
+        persona
+        for persona in PERSONAS
+        if visible_beneficiaries(getattr(personas, persona)).filter(pk=personas.file.pk)
+    }
     assert sees == {"referent", "supervisor", "recipient"}
-    assert {persona for persona in sees if can_change(getattr(world, persona), world.file)} == {
+    assert {persona for persona in sees if can_change(getattr(personas, persona), personas.file)} == {
         "referent",
         "supervisor",
     }
+    assert personas.file.rsa_entry_date == timezone.localdate() - datetime.timedelta(days=400)
+    assert personas.file.orientation_track == Orientation.Track.SOCIAL

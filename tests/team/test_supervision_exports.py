@@ -24,19 +24,16 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
-def world():
-    nord = StructureFactory(name="MDS Nord", code="mds-nord")
-    sud = StructureFactory(name="MDS Sud", code="mds-sud")
-    supervisor = member(Role.SUPERVISOR, structure=nord, username="sup-nord")
-    alice = member(Role.REFERENT, structure=nord, username="alice", first_name="Alice", last_name="Arnaud")
-    carol = member(Role.REFERENT, structure=sud, username="carol", first_name="Carol", last_name="Caron")
+def personas(personas):
+    """The shared personas, and files with an alert each: two followed by the referent, one by the MDS Sud's."""
+    p = personas
     # Oriented 90 days ago, no contract since: 30 days late. A name a spreadsheet would run as a formula.
-    late = make_file(alice, oriented_days_ago=90, last_name='=HYPERLINK("http://example.com","x")')
+    p.late = make_file(p.referent, oriented_days_ago=90, last_name='=HYPERLINK("http://example.com","x")')
     # A contract expired 10 days ago.
-    expired = make_file(alice, oriented_days_ago=380, contract=(-370, -10), last_name="Martin")
+    p.expired = make_file(p.referent, oriented_days_ago=380, contract=(-370, -10), last_name="Martin")
     # The Sud's file: never in the Nord's exports.
-    make_file(carol, oriented_days_ago=380, contract=(-370, -10), last_name="Sudiste")
-    return nord, supervisor, alice, late, expired
+    make_file(p.other, oriented_days_ago=380, contract=(-370, -10), last_name="Sudiste")
+    return p
 
 
 def read_csv(response) -> list[list[str]]:
@@ -45,9 +42,8 @@ def read_csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
 
 
-def test_dashboard_csv(client, world):
-    nord, supervisor, *_ = world
-    client.force_login(supervisor)
+def test_dashboard_csv(client, personas):
+    client.force_login(personas.supervisor)
 
     response = client.get(DASHBOARD_EXPORT, {"format": "csv"})
 
@@ -59,18 +55,20 @@ def test_dashboard_csv(client, world):
     header = rows[0]
     assert header[:4] == ["Structure", "Référent·e", "Rattaché·e à la structure", "Dossiers en cours"]
     assert "Orientés sans contrat après 60 jours" in header and "Contrat échu" in header
-    alice = dict(zip(header, rows[1], strict=True))
-    assert alice["Structure"] == "MDS Nord" and alice["Référent·e"] == "Alice Arnaud"
-    assert alice["Dossiers en cours"] == "2"
-    assert alice["Orientés sans contrat après 60 jours"] == "1" and alice["Contrat échu"] == "1"
-    total = dict(zip(header, rows[2], strict=True))
-    assert total["Référent·e"] == "Total" and total["Dossiers en cours"] == "2"
-    assert len(rows) == 3  # nothing of the Sud
+    # The referent follows the personas' file (not oriented) and the two files above.
+    referent = dict(zip(header, rows[1], strict=True))
+    assert referent["Structure"] == "MDS Nord" and referent["Référent·e"] == "Rita Ferrand"
+    assert referent["Dossiers en cours"] == "3"
+    assert referent["Orientés sans contrat après 60 jours"] == "1" and referent["Contrat échu"] == "1"
+    colleague = dict(zip(header, rows[2], strict=True))
+    assert colleague["Référent·e"] == "Colin Lebon" and colleague["Dossiers en cours"] == "0"
+    total = dict(zip(header, rows[3], strict=True))
+    assert total["Référent·e"] == "Total" and total["Dossiers en cours"] == "3"
+    assert len(rows) == 4  # nothing of the Sud
 
 
-def test_dashboard_xlsx(client, world):
-    nord, supervisor, *_ = world
-    client.force_login(supervisor)
+def test_dashboard_xlsx(client, personas):
+    client.force_login(personas.supervisor)
 
     response = client.get(DASHBOARD_EXPORT, {"format": "xlsx"})
 
@@ -80,17 +78,18 @@ def test_dashboard_xlsx(client, world):
     workbook = load_workbook(io.BytesIO(response.content))
     assert workbook.sheetnames == ["Équipe", "Orientations", "Entrées et sorties"]
     team = list(workbook["Équipe"].values)
-    assert team[1][:4] == ("MDS Nord", "Alice Arnaud", "oui", 2)
-    assert team[2][:4] == ("MDS Nord", "Total", None, 2)
+    assert team[1][:4] == ("MDS Nord", "Rita Ferrand", "oui", 3)
+    assert team[2][:4] == ("MDS Nord", "Colin Lebon", "oui", 0)
+    assert team[3][:4] == ("MDS Nord", "Total", None, 3)
     tracks = dict(list(workbook["Orientations"].values)[1:])
-    assert tracks["Sociale"] == 2 and tracks["Sans orientation en vigueur"] == 0
+    # The two files above are oriented toward the social track, the personas' file is not oriented.
+    assert tracks["Sociale"] == 2 and tracks["Sans orientation en vigueur"] == 1
     flows = list(workbook["Entrées et sorties"].values)
     assert flows[0] == ("Mois", "Entrées", "Sorties") and len(flows) == 13
 
 
-def test_alerts_csv_with_the_lists_filters(client, world):
-    nord, supervisor, alice, late, expired = world
-    client.force_login(supervisor)
+def test_alerts_csv_with_the_lists_filters(client, personas):
+    client.force_login(personas.supervisor)
 
     response = client.get(ALERTS_EXPORT, {"format": "csv"})
 
@@ -109,21 +108,25 @@ def test_alerts_csv_with_the_lists_filters(client, world):
         "Référent·e",
         "Structure",
     ]
-    assert [row[0] for row in rows[1:]] == ["Orientés sans contrat après 60 jours", "Contrat échu"]
-    first = rows[1]
-    assert first[1] == days_ago(30).strftime("%d/%m/%Y") and first[2] == "30"
+    assert [row[0] for row in rows[1:]] == [
+        "Non orientés 30 jours après l'entrée au RSA",  # the personas' file, in the RSA for 200 days
+        "Orientés sans contrat après 60 jours",
+        "Contrat échu",
+    ]
+    assert rows[1][3] == "Zidane"
+    late = rows[2]
+    assert late[1] == days_ago(30).strftime("%d/%m/%Y") and late[2] == "30"
     # The name that looked like a formula is written as text.
-    assert first[3] == "'" + late.last_name
-    assert first[5] == late.allocataire_number and first[7] == "Alice Arnaud" and first[8] == "MDS Nord"
+    assert late[3] == "'" + personas.late.last_name
+    assert late[5] == personas.late.allocataire_number and late[7] == "Rita Ferrand" and late[8] == "MDS Nord"
     assert "Sudiste" not in response.content.decode()
 
     filtered = read_csv(client.get(ALERTS_EXPORT, {"format": "csv", "indicateur": CONTRACT_EXPIRED}))
     assert [row[3] for row in filtered[1:]] == ["Martin"]
 
 
-def test_alerts_xlsx_keeps_text_as_text(client, world):
-    nord, supervisor, alice, late, expired = world
-    client.force_login(supervisor)
+def test_alerts_xlsx_keeps_text_as_text(client, personas):
+    client.force_login(personas.supervisor)
 
     response = client.get(ALERTS_EXPORT, {"format": "xlsx", "indicateur": CONTRACT_LATE})
 
@@ -136,13 +139,13 @@ def test_alerts_xlsx_keeps_text_as_text(client, world):
     # openpyxl reads a date cell back as a datetime at midnight.
     assert due.value == datetime.datetime.combine(days_ago(30), datetime.time()) and due.is_date
     assert overdue.value == 30
-    assert name.value == late.last_name and name.data_type == "s"  # never a formula
+    assert name.value == personas.late.last_name and name.data_type == "s"  # never a formula
 
 
 @pytest.mark.parametrize("url", [DASHBOARD_EXPORT, ALERTS_EXPORT])
 @pytest.mark.parametrize("value", ["", "pdf", "CSV"])
-def test_a_bad_format_is_refused_in_french(client, world, url, value):
-    client.force_login(world[1])
+def test_a_bad_format_is_refused_in_french(client, personas, url, value):
+    client.force_login(personas.supervisor)
 
     response = client.get(url, {"format": value} if value else {})
 
@@ -150,8 +153,8 @@ def test_a_bad_format_is_refused_in_french(client, world, url, value):
     assert "Format d'export inconnu" in response.content.decode()
 
 
-def test_alerts_export_refuses_bad_filters_in_french(client, world):
-    client.force_login(world[1])
+def test_alerts_export_refuses_bad_filters_in_french(client, personas):
+    client.force_login(personas.supervisor)
 
     response = client.get(ALERTS_EXPORT, {"format": "csv", "indicateur": "tout"})
 
@@ -161,26 +164,27 @@ def test_alerts_export_refuses_bad_filters_in_french(client, world):
 
 @pytest.mark.parametrize("url", [DASHBOARD_EXPORT, ALERTS_EXPORT])
 @pytest.mark.parametrize("export_format", ["csv", "xlsx"])
-def test_each_export_is_recorded_in_the_audit_trail(client, world, url, export_format):
-    client.force_login(world[1])
+def test_each_export_is_recorded_in_the_audit_trail(client, personas, url, export_format):
+    client.force_login(personas.supervisor)
 
     client.get(url, {"format": export_format})
 
     event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
-    assert event.actor == world[1]
+    assert event.actor == personas.supervisor
     assert event.url_name in ("team:dashboard_export", "team:alerts_export")
-    assert event.details["format"] == export_format and event.details["count"] == 2
+    # The dashboard counts the files (the referent's three), the alerts their lines (one for each file).
+    assert event.details["format"] == export_format and event.details["count"] == 3
 
 
 @pytest.mark.parametrize("role", [Role.REFERENT, Role.DEPARTMENT_ADMIN, Role.AUDITOR])
 @pytest.mark.parametrize("url", [DASHBOARD_EXPORT, ALERTS_EXPORT])
-def test_other_roles_cannot_export(client, world, role, url):
-    client.force_login(member(role, structure=world[0]))
+def test_other_roles_cannot_export(client, personas, role, url):
+    client.force_login(member(role, structure=personas.nord))
 
     assert client.get(url, {"format": "csv"}).status_code == 403
 
 
-def test_another_supervisor_exports_only_their_own_team(client, world):
+def test_another_supervisor_exports_only_their_own_team(client, personas):
     other = member(Role.SUPERVISOR, structure=StructureFactory(name="MDS Est"))
     client.force_login(other)
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Role
 from casework.models import Appointment, Beneficiary, Contract, Orientation
 from casework.services import beneficiary_share
-from tests.accounts.factories import DepartmentFactory, StructureFactory, member
+from tests.accounts.factories import StructureFactory, member
 from tests.casework.factories import AppointmentFactory, BeneficiaryFactory, ContractFactory, OrientationFactory
 from www.filters import months_before
 from www.views.caseload import SEARCH_SESSION_KEY
@@ -26,47 +26,38 @@ HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def world():
-    """The MDS Nord (referent, colleague, supervisor), the MDS Sud (another referent), a sensitive
-    structure. The referent follows three files and reads a fourth, shared by the MDS Sud."""
-    social = DepartmentFactory(name="Action sociale")
-    w = type("World", (), {})()
-    w.nord = StructureFactory(name="MDS Nord", department=social)
-    w.sud = StructureFactory(name="MDS Sud", department=social)
-    w.csapa = StructureFactory(name="CSAPA Le Relais", department=social, is_sensitive=True)
-    w.referent = member(
-        Role.REFERENT, structure=w.nord, username="referente", first_name="Claire", last_name="Vandamme"
+def personas(personas):
+    """The shared personas, and: a sensitive structure with a referent of its own; three more files followed
+    by the referent (who follows the personas' file, ZIDANE Zoé, too) and a fourth that the MDS Sud's referent
+    shares with them; files the referent may not read, a colleague's and one of the sensitive structure."""
+    p = personas
+    p.csapa = StructureFactory(name="CSAPA Le Relais", code="csapa-le-relais", department=p.social, is_sensitive=True)
+    p.csapa_worker = member(Role.REFERENT, structure=p.csapa, username="csapa", first_name="Inès", last_name="Roux")
+    p.helene = BeneficiaryFactory(
+        referent=p.referent, last_name="Dupré", first_name="Hélène", commune="Lille", allocataire_number="1234567"
     )
-    w.colleague = member(Role.REFERENT, structure=w.nord, username="collegue", first_name="Mehdi", last_name="Azzouz")
-    w.other = member(Role.REFERENT, structure=w.sud, username="autre", first_name="Karim", last_name="Belkacem")
-    w.csapa_worker = member(Role.REFERENT, structure=w.csapa, username="csapa", first_name="Inès", last_name="Roux")
-    w.supervisor = member(Role.SUPERVISOR, structure=w.nord, username="superviseur")
-    w.auditor = member(Role.AUDITOR, structure=w.nord, username="dpo")
-    w.helene = BeneficiaryFactory(
-        referent=w.referent, last_name="Dupré", first_name="Hélène", commune="Lille", allocataire_number="1234567"
+    p.helene_caps = BeneficiaryFactory(
+        referent=p.referent, last_name="MARTIN", first_name="HELENE", commune="Roubaix", sdd=False
     )
-    w.helene_caps = BeneficiaryFactory(
-        referent=w.referent, last_name="MARTIN", first_name="HELENE", commune="Roubaix", sdd=False
-    )
-    w.paul = BeneficiaryFactory(
-        referent=w.referent,
+    p.paul = BeneficiaryFactory(
+        referent=p.referent,
         last_name="Petit",
         first_name="Paul",
         commune="Lille",
         rsa_status=Beneficiary.RsaStatus.SUSPENDED,
     )
-    w.shared = BeneficiaryFactory(referent=w.other, last_name="Lefebvre", first_name="Jeanne", commune="Tourcoing")
-    beneficiary_share(actor=w.other, beneficiary=w.shared, user=w.referent, reason="Relais")
+    p.shared = BeneficiaryFactory(referent=p.other, last_name="Lefebvre", first_name="Jeanne", commune="Tourcoing")
+    beneficiary_share(actor=p.other, beneficiary=p.shared, user=p.referent, reason="Relais")
     # Files the referent may not read: a colleague's, and one in the sensitive structure.
-    w.hidden = BeneficiaryFactory(
-        referent=w.colleague,
+    p.hidden = BeneficiaryFactory(
+        referent=p.colleague,
         last_name="Secret",
         first_name="Hélène",
         commune="Wattrelos",
         allocataire_number="1234999",
     )
-    w.csapa_file = BeneficiaryFactory(referent=w.csapa_worker, last_name="Caché", first_name="Luc", commune="Halluin")
-    return w
+    p.csapa_file = BeneficiaryFactory(referent=p.csapa_worker, last_name="Caché", first_name="Luc", commune="Halluin")
+    return p
 
 
 def get(client, user, follow_htmx=False, **params):
@@ -100,126 +91,133 @@ def search(client, user, term, **filters):
 # --- Each filter --------------------------------------------------------------------------------
 
 
-def test_rsa_status_filter(client, world):
-    assert listed(client, world.referent, statut="suspended") == ["PETIT Paul"]
-    assert "PETIT Paul" not in listed(client, world.referent, statut="open")
+def test_rsa_status_filter(client, personas):
+    assert listed(client, personas.referent, statut="suspended") == ["PETIT Paul"]
+    assert "PETIT Paul" not in listed(client, personas.referent, statut="open")
 
 
-def test_sdd_filter(client, world):
-    assert listed(client, world.referent, sdd="non") == ["MARTIN HELENE"]
-    assert listed(client, world.referent, sdd="oui") == ["DUPRÉ Hélène", "PETIT Paul"]
+def test_sdd_filter(client, personas):
+    assert listed(client, personas.referent, sdd="non") == ["MARTIN HELENE"]
+    assert listed(client, personas.referent, sdd="oui") == ["DUPRÉ Hélène", "PETIT Paul", "ZIDANE Zoé"]
 
 
-def test_orientation_filter_reads_the_orientation_in_force(client, world):
-    OrientationFactory(beneficiary=world.helene, track=Orientation.Track.PROFESSIONAL)
-    OrientationFactory(beneficiary=world.paul, track=Orientation.Track.SOCIAL)
+def test_orientation_filter_reads_the_orientation_in_force(client, personas):
+    OrientationFactory(beneficiary=personas.helene, track=Orientation.Track.PROFESSIONAL)
+    OrientationFactory(beneficiary=personas.paul, track=Orientation.Track.SOCIAL)
     # A former professional orientation of Paul's, superseded, does not count.
     OrientationFactory(
-        beneficiary=world.paul, track=Orientation.Track.PROFESSIONAL, status=Orientation.Status.SUPERSEDED
+        beneficiary=personas.paul, track=Orientation.Track.PROFESSIONAL, status=Orientation.Status.SUPERSEDED
     )
-    assert listed(client, world.referent, orientation="professional") == ["DUPRÉ Hélène"]
-    assert listed(client, world.referent, orientation="social") == ["PETIT Paul"]
-    assert listed(client, world.referent, orientation="aucune") == ["MARTIN HELENE"]
+    assert listed(client, personas.referent, orientation="professional") == ["DUPRÉ Hélène"]
+    assert listed(client, personas.referent, orientation="social") == ["PETIT Paul"]
+    assert listed(client, personas.referent, orientation="aucune") == ["MARTIN HELENE", "ZIDANE Zoé"]
 
 
-def test_structure_filter_and_its_choices(client, world):
-    page = get(client, world.referent, vue="tous", structure=world.sud.pk)
+def test_structure_filter_and_its_choices(client, personas):
+    page = get(client, personas.referent, vue="tous", structure=personas.sud.pk)
     assert names(page) == ["LEFEBVRE Jeanne"]
     # Only the structures of files the referent may read are offered.
     assert options(page, "structure") == [
         ("", "Toutes"),
-        (str(world.nord.pk), "MDS Nord"),
-        (str(world.sud.pk), "MDS Sud"),
+        (str(personas.nord.pk), "MDS Nord"),
+        (str(personas.sud.pk), "MDS Sud"),
     ]
-    assert f'<option value="{world.sud.pk}" selected>MDS Sud</option>' in page
+    assert f'<option value="{personas.sud.pk}" selected>MDS Sud</option>' in page
 
 
-def test_a_sensitive_structure_is_offered_under_its_neutral_label(client, world):
-    beneficiary_share(actor=world.csapa_worker, beneficiary=world.csapa_file, user=world.referent, reason="Relais")
-    page = get(client, world.referent, vue="tous")
+def test_a_sensitive_structure_is_offered_under_its_neutral_label(client, personas):
+    beneficiary_share(
+        actor=personas.csapa_worker, beneficiary=personas.csapa_file, user=personas.referent, reason="Relais"
+    )
+    page = get(client, personas.referent, vue="tous")
     # Sorted by the label shown, not by its real name (which would hint at it).
     assert options(page, "structure")[1:] == [
-        (str(world.nord.pk), "MDS Nord"),
-        (str(world.sud.pk), "MDS Sud"),
-        (str(world.csapa.pk), "Structure partenaire"),
+        (str(personas.nord.pk), "MDS Nord"),
+        (str(personas.sud.pk), "MDS Sud"),
+        (str(personas.csapa.pk), "Structure partenaire"),
     ]
     assert "CSAPA" not in page
-    assert names(get(client, world.referent, vue="tous", structure=world.csapa.pk)) == ["CACHÉ Luc"]
+    assert names(get(client, personas.referent, vue="tous", structure=personas.csapa.pk)) == ["CACHÉ Luc"]
     # Its own people read its name.
-    assert (str(world.csapa.pk), "CSAPA Le Relais") in options(get(client, world.csapa_worker), "structure")
+    assert (str(personas.csapa.pk), "CSAPA Le Relais") in options(get(client, personas.csapa_worker), "structure")
 
 
-def test_referent_filter_offers_only_the_referents_of_visible_files(client, world):
-    page = get(client, world.supervisor)
+def test_referent_filter_offers_only_the_referents_of_visible_files(client, personas):
+    page = get(client, personas.supervisor)
     # The MDS Sud's referent follows no file the MDS Nord's supervisor may read.
     assert options(page, "referent") == [
         ("", "Tous"),
-        (str(world.colleague.pk), "Mehdi Azzouz"),
-        (str(world.referent.pk), "Claire Vandamme"),
+        (str(personas.referent.pk), "Rita Ferrand"),
+        (str(personas.colleague.pk), "Colin Lebon"),
     ]
-    assert "Belkacem" not in page
-    assert names(get(client, world.supervisor, referent=world.colleague.pk)) == ["SECRET Hélène"]
+    assert "Odile" not in page
+    assert names(get(client, personas.supervisor, referent=personas.colleague.pk)) == ["SECRET Hélène"]
 
 
-def test_referent_filter_is_offered_to_a_referent_only_among_all_their_accesses(client, world):
-    assert 'name="referent"' not in get(client, world.referent)
-    page = get(client, world.referent, vue="tous")
+def test_referent_filter_is_offered_to_a_referent_only_among_all_their_accesses(client, personas):
+    assert 'name="referent"' not in get(client, personas.referent)
+    page = get(client, personas.referent, vue="tous")
     assert options(page, "referent") == [
         ("", "Tous"),
-        (str(world.other.pk), "Karim Belkacem"),
-        (str(world.referent.pk), "Claire Vandamme"),
+        (str(personas.referent.pk), "Rita Ferrand"),
+        (str(personas.other.pk), "Odile Martin"),
     ]
-    assert "Azzouz" not in page
-    assert names(get(client, world.referent, vue="tous", referent=world.other.pk)) == ["LEFEBVRE Jeanne"]
+    assert "Lebon" not in page
+    assert names(get(client, personas.referent, vue="tous", referent=personas.other.pk)) == ["LEFEBVRE Jeanne"]
 
 
-def test_commune_filter_and_its_choices(client, world):
-    page = get(client, world.referent, vue="tous", commune="Lille")
-    assert names(page) == ["DUPRÉ Hélène", "PETIT Paul"]
+def test_commune_filter_and_its_choices(client, personas):
+    page = get(client, personas.referent, vue="tous", commune="Lille")
+    assert names(page) == ["DUPRÉ Hélène", "PETIT Paul", "ZIDANE Zoé"]
     assert [value for value, label in options(page, "commune")] == ["", "Lille", "Roubaix", "Tourcoing"]
     # Communes of files the referent may not read are not offered.
     assert "Wattrelos" not in page and "Halluin" not in page
 
 
-def test_contract_state_filter_reads_the_latest_signed_non_withdrawn_contract(client, world):
+def test_contract_state_filter_reads_the_latest_signed_non_withdrawn_contract(client, personas):
     today = timezone.localdate()
     day = datetime.timedelta(days=1)
-    ContractFactory(beneficiary=world.helene, start_date=today - 100 * day, end_date=today + 10 * day)
-    ContractFactory(beneficiary=world.helene_caps, expired=True)
-    ContractFactory(beneficiary=world.paul, start_date=today - 10 * day, end_date=today + 200 * day)
+    ContractFactory(beneficiary=personas.helene, start_date=today - 100 * day, end_date=today + 10 * day)
+    ContractFactory(beneficiary=personas.helene_caps, expired=True)
+    ContractFactory(beneficiary=personas.paul, start_date=today - 10 * day, end_date=today + 200 * day)
     # A later contract of Paul's that is only a draft, and one that was withdrawn, do not count.
     ContractFactory(
-        beneficiary=world.paul,
+        beneficiary=personas.paul,
         status=Contract.Status.DRAFT,
         signed_on=None,
         start_date=today,
         end_date=today + 5 * day,
     )
     ContractFactory(
-        beneficiary=world.paul,
+        beneficiary=personas.paul,
         start_date=today - 5 * day,
         end_date=today - day,
         withdrawn_at=timezone.now(),
-        withdrawn_by=world.referent,
+        withdrawn_by=personas.referent,
         withdrawal_reason="Saisi par erreur",
     )
-    assert listed(client, world.referent, contrat="bientot") == ["DUPRÉ Hélène"]
-    assert listed(client, world.referent, contrat="echu") == ["MARTIN HELENE"]
-    assert listed(client, world.referent, contrat="en_cours") == ["PETIT Paul"]
-    assert listed(client, world.referent, vue="tous", contrat="aucun") == ["LEFEBVRE Jeanne"]
+    assert listed(client, personas.referent, contrat="bientot") == ["DUPRÉ Hélène"]
+    assert listed(client, personas.referent, contrat="echu") == ["MARTIN HELENE"]
+    assert listed(client, personas.referent, contrat="en_cours") == ["PETIT Paul"]
+    assert listed(client, personas.referent, vue="tous", contrat="aucun") == ["LEFEBVRE Jeanne", "ZIDANE Zoé"]
 
 
-def test_last_activity_filter_counts_no_activity_as_none(client, world):
+def test_last_activity_filter_counts_no_activity_as_none(client, personas):
     now = timezone.now()
-    Beneficiary.objects.filter(pk=world.helene.pk).update(last_activity_at=now - datetime.timedelta(days=40))
-    Beneficiary.objects.filter(pk=world.helene_caps.pk).update(last_activity_at=months_before(now, 4))
-    Beneficiary.objects.filter(pk=world.paul.pk).update(last_activity_at=months_before(now, 7))
-    assert listed(client, world.referent, vue="tous", inactivite="3mois") == [
+    Beneficiary.objects.filter(pk=personas.helene.pk).update(last_activity_at=now - datetime.timedelta(days=40))
+    Beneficiary.objects.filter(pk=personas.helene_caps.pk).update(last_activity_at=months_before(now, 4))
+    Beneficiary.objects.filter(pk=personas.paul.pk).update(last_activity_at=months_before(now, 7))
+    assert listed(client, personas.referent, vue="tous", inactivite="3mois") == [
         "LEFEBVRE Jeanne",
         "MARTIN HELENE",
         "PETIT Paul",
+        "ZIDANE Zoé",
     ]
-    assert listed(client, world.referent, vue="tous", inactivite="6mois") == ["LEFEBVRE Jeanne", "PETIT Paul"]
+    assert listed(client, personas.referent, vue="tous", inactivite="6mois") == [
+        "LEFEBVRE Jeanne",
+        "PETIT Paul",
+        "ZIDANE Zoé",
+    ]
 
 
 def test_months_before_keeps_the_day_or_takes_the_last_of_the_month():
@@ -229,79 +227,103 @@ def test_months_before_keeps_the_day_or_takes_the_last_of_the_month():
     assert months_before(moment, 5).date() == datetime.date(2024, 12, 31)
 
 
-def test_missed_appointment_filter_looks_at_the_last_60_days(client, world):
+def test_missed_appointment_filter_looks_at_the_last_60_days(client, personas):
     now = timezone.now()
     AppointmentFactory(
-        beneficiary=world.helene, scheduled_at=now - datetime.timedelta(days=10), status=Appointment.Status.MISSED
+        beneficiary=personas.helene, scheduled_at=now - datetime.timedelta(days=10), status=Appointment.Status.MISSED
     )
     # Too old, honoured, or withdrawn: none counts.
     AppointmentFactory(
-        beneficiary=world.helene_caps, scheduled_at=now - datetime.timedelta(days=90), status=Appointment.Status.MISSED
+        beneficiary=personas.helene_caps,
+        scheduled_at=now - datetime.timedelta(days=90),
+        status=Appointment.Status.MISSED,
     )
     AppointmentFactory(
-        beneficiary=world.paul, scheduled_at=now - datetime.timedelta(days=5), status=Appointment.Status.HONOURED
+        beneficiary=personas.paul, scheduled_at=now - datetime.timedelta(days=5), status=Appointment.Status.HONOURED
     )
     AppointmentFactory(
-        beneficiary=world.paul,
+        beneficiary=personas.paul,
         scheduled_at=now - datetime.timedelta(days=5),
         status=Appointment.Status.MISSED,
         withdrawn_at=now,
-        withdrawn_by=world.referent,
+        withdrawn_by=personas.referent,
         withdrawal_reason="Erreur de saisie",
     )
-    assert listed(client, world.referent, absence="oui") == ["DUPRÉ Hélène"]
-    assert listed(client, world.referent, absence="non") == ["MARTIN HELENE", "PETIT Paul"]
+    assert listed(client, personas.referent, absence="oui") == ["DUPRÉ Hélène"]
+    assert listed(client, personas.referent, absence="non") == ["MARTIN HELENE", "PETIT Paul", "ZIDANE Zoé"]
 
 
-def test_support_filter(client, world):
-    Beneficiary.objects.filter(pk=world.paul.pk).update(is_active=False, support_ended_on=timezone.localdate())
-    assert listed(client, world.referent, accompagnement="termine") == ["PETIT Paul"]
-    assert listed(client, world.referent, accompagnement="en_cours") == ["DUPRÉ Hélène", "MARTIN HELENE"]
+def test_support_filter(client, personas):
+    Beneficiary.objects.filter(pk=personas.paul.pk).update(is_active=False, support_ended_on=timezone.localdate())
+    assert listed(client, personas.referent, accompagnement="termine") == ["PETIT Paul"]
+    assert listed(client, personas.referent, accompagnement="en_cours") == [
+        "DUPRÉ Hélène",
+        "MARTIN HELENE",
+        "ZIDANE Zoé",
+    ]
 
 
-def test_filters_combine(client, world):
-    assert listed(client, world.referent, vue="tous", commune="Lille", statut="open") == ["DUPRÉ Hélène"]
+def test_filters_combine(client, personas):
+    assert listed(client, personas.referent, vue="tous", commune="Lille", statut="open") == [
+        "DUPRÉ Hélène",
+        "ZIDANE Zoé",
+    ]
 
 
 # --- Sort orders and count ------------------------------------------------------------------------
 
 
-def test_sort_by_name(client, world):
-    assert listed(client, world.referent) == ["DUPRÉ Hélène", "MARTIN HELENE", "PETIT Paul"]
-    assert listed(client, world.referent, tri="-nom") == ["PETIT Paul", "MARTIN HELENE", "DUPRÉ Hélène"]
+def test_sort_by_name(client, personas):
+    assert listed(client, personas.referent) == ["DUPRÉ Hélène", "MARTIN HELENE", "PETIT Paul", "ZIDANE Zoé"]
+    assert listed(client, personas.referent, tri="-nom") == [
+        "ZIDANE Zoé",
+        "PETIT Paul",
+        "MARTIN HELENE",
+        "DUPRÉ Hélène",
+    ]
 
 
-def test_sort_by_last_activity_puts_files_never_active_with_the_oldest(client, world):
+def test_sort_by_last_activity_puts_files_never_active_with_the_oldest(client, personas):
     now = timezone.now()
-    Beneficiary.objects.filter(pk=world.helene.pk).update(last_activity_at=now - datetime.timedelta(days=1))
-    Beneficiary.objects.filter(pk=world.paul.pk).update(last_activity_at=now - datetime.timedelta(days=100))
-    page = get(client, world.referent, tri="activite")
-    assert names(page) == ["MARTIN HELENE", "PETIT Paul", "DUPRÉ Hélène"]
+    Beneficiary.objects.filter(pk=personas.helene.pk).update(last_activity_at=now - datetime.timedelta(days=1))
+    Beneficiary.objects.filter(pk=personas.paul.pk).update(last_activity_at=now - datetime.timedelta(days=100))
+    page = get(client, personas.referent, tri="activite")
+    assert names(page) == ["MARTIN HELENE", "ZIDANE Zoé", "PETIT Paul", "DUPRÉ Hélène"]
     assert 'aria-sort="ascending">Dernière activité' in page
-    assert listed(client, world.referent, tri="-activite") == ["DUPRÉ Hélène", "PETIT Paul", "MARTIN HELENE"]
+    assert listed(client, personas.referent, tri="-activite") == [
+        "DUPRÉ Hélène",
+        "PETIT Paul",
+        "MARTIN HELENE",
+        "ZIDANE Zoé",
+    ]
 
 
-def test_sort_by_contract_end_puts_files_without_contract_last(client, world):
+def test_sort_by_contract_end_puts_files_without_contract_last(client, personas):
     today = timezone.localdate()
-    ContractFactory(beneficiary=world.helene, start_date=today, end_date=today + datetime.timedelta(days=300))
-    ContractFactory(beneficiary=world.paul, start_date=today, end_date=today + datetime.timedelta(days=20))
-    assert listed(client, world.referent, tri="fin_contrat") == ["PETIT Paul", "DUPRÉ Hélène", "MARTIN HELENE"]
-    page = get(client, world.referent, tri="-fin_contrat")
-    assert names(page) == ["DUPRÉ Hélène", "PETIT Paul", "MARTIN HELENE"]
+    ContractFactory(beneficiary=personas.helene, start_date=today, end_date=today + datetime.timedelta(days=300))
+    ContractFactory(beneficiary=personas.paul, start_date=today, end_date=today + datetime.timedelta(days=20))
+    assert listed(client, personas.referent, tri="fin_contrat") == [
+        "PETIT Paul",
+        "DUPRÉ Hélène",
+        "MARTIN HELENE",
+        "ZIDANE Zoé",
+    ]
+    page = get(client, personas.referent, tri="-fin_contrat")
+    assert names(page) == ["DUPRÉ Hélène", "PETIT Paul", "MARTIN HELENE", "ZIDANE Zoé"]
     assert 'aria-sort="descending">Fin de contrat' in page
 
 
-def test_the_count_of_results_is_in_a_polite_live_region(client, world):
-    page = get(client, world.referent, commune="Lille")
-    assert re.search(r'id="nombre-dossiers" role="status" aria-live="polite"[^>]*>2 dossiers correspondent', page)
-    assert "1 dossier correspond à vos critères" in get(client, world.referent, statut="suspended")
-    page = get(client, world.referent, statut="closed")
+def test_the_count_of_results_is_in_a_polite_live_region(client, personas):
+    page = get(client, personas.referent, commune="Lille")
+    assert re.search(r'id="nombre-dossiers" role="status" aria-live="polite"[^>]*>3 dossiers correspondent', page)
+    assert "1 dossier correspond à vos critères" in get(client, personas.referent, statut="suspended")
+    page = get(client, personas.referent, statut="closed")
     assert "0 dossier correspond à vos critères" in page
     assert "Aucun dossier ne correspond à votre recherche ou à vos filtres." in page
 
 
-def test_every_control_is_labelled(client, world):
-    page = get(client, world.supervisor)
+def test_every_control_is_labelled(client, personas):
+    page = get(client, personas.supervisor)
     for control in re.findall(r"<(?:select|input)\b[^>]*>", page):
         if 'type="hidden"' in control or 'type="submit"' in control:
             continue
@@ -312,7 +334,7 @@ def test_every_control_is_labelled(client, world):
 # --- Filters in the URL: links keep them, invalid values are explained -----------------------------
 
 
-def test_pagination_and_toggle_keep_the_filters(client, world):
+def test_pagination_and_toggle_keep_the_filters(client, personas):
     Beneficiary.objects.bulk_create(
         Beneficiary(
             organism=Beneficiary.Organism.CAF,
@@ -322,17 +344,17 @@ def test_pagination_and_toggle_keep_the_filters(client, world):
             birth_date=datetime.date(1990, 1, 1),
             rsa_status=Beneficiary.RsaStatus.OPEN,
             commune="Lille",
-            current_referent=world.supervisor,
-            current_structure=world.nord,
+            current_referent=personas.supervisor,
+            current_structure=personas.nord,
         )
         for i in range(55)
     )
-    page = get(client, world.supervisor, commune="Lille", tri="-nom")
+    page = get(client, personas.supervisor, commune="Lille", tri="-nom")
     assert "page 1 sur 2" in page
     assert 'href="/dossiers/?commune=Lille&amp;tri=-nom&amp;vue=tous&amp;page=2"' in page
-    second = get(client, world.supervisor, commune="Lille", tri="-nom", page=2)
+    second = get(client, personas.supervisor, commune="Lille", tri="-nom", page=2)
     assert names(second)[-1] == "DUPRÉ Hélène"
-    toggle = get(client, world.referent, vue="tous", commune="Lille", referent=world.referent.pk)
+    toggle = get(client, personas.referent, vue="tous", commune="Lille", referent=personas.referent.pk)
     assert 'href="/dossiers/?vue=suivis&amp;commune=Lille"' in toggle
 
 
@@ -353,44 +375,44 @@ def test_pagination_and_toggle_keep_the_filters(client, world):
         ("tri", "taille"),
     ],
 )
-def test_an_invalid_filter_value_is_explained_in_french_and_shows_no_file(client, world, param, value):
-    page = get(client, world.supervisor, **{param: value})
+def test_an_invalid_filter_value_is_explained_in_french_and_shows_no_file(client, personas, param, value):
+    page = get(client, personas.supervisor, **{param: value})
     assert names(page) == []
     assert "Ce choix n&#x27;est pas valide : choisissez une valeur de la liste." in page
     assert f'aria-describedby="id_{param}-erreur"' in page and f'id="id_{param}-erreur"' in page
     assert "Un filtre n'est pas valide" in page
 
 
-def test_a_structure_or_referent_out_of_scope_is_refused_and_not_named(client, world):
-    page = get(client, world.referent, vue="tous", structure=world.csapa.pk)
+def test_a_structure_or_referent_out_of_scope_is_refused_and_not_named(client, personas):
+    page = get(client, personas.referent, vue="tous", structure=personas.csapa.pk)
     assert names(page) == [] and "CSAPA" not in page
-    page = get(client, world.referent, vue="tous", referent=world.colleague.pk)
-    assert names(page) == [] and "Azzouz" not in page and "pas valide" in page
+    page = get(client, personas.referent, vue="tous", referent=personas.colleague.pk)
+    assert names(page) == [] and "Lebon" not in page and "pas valide" in page
 
 
-def test_htmx_filter_change_gets_the_results_partial(client, world):
-    page = get(client, world.referent, follow_htmx=True, commune="Lille")
+def test_htmx_filter_change_gets_the_results_partial(client, personas):
+    page = get(client, personas.referent, follow_htmx=True, commune="Lille")
     assert "<html" not in page and "<table" in page
-    assert names(page) == ["DUPRÉ Hélène", "PETIT Paul"]
+    assert names(page) == ["DUPRÉ Hélène", "PETIT Paul", "ZIDANE Zoé"]
     # The count is updated in the live region, and the search form's hidden filters follow the list's.
-    assert '<p id="nombre-dossiers" hx-swap-oob="innerHTML">2 dossiers correspondent' in page
+    assert '<p id="nombre-dossiers" hx-swap-oob="innerHTML">3 dossiers correspondent' in page
     assert '<div id="recherche-filtres" hx-swap-oob="true"><input type="hidden" name="commune" value="Lille">' in page
 
 
-def test_htmx_partial_explains_an_invalid_filter(client, world):
-    page = get(client, world.referent, follow_htmx=True, statut="inconnu")
+def test_htmx_partial_explains_an_invalid_filter(client, personas):
+    page = get(client, personas.referent, follow_htmx=True, statut="inconnu")
     assert "<html" not in page and "Un filtre n'est pas valide" in page
 
 
-def test_htmx_history_restore_gets_the_whole_page(client, world):
-    client.force_login(world.referent)
+def test_htmx_history_restore_gets_the_whole_page(client, personas):
+    client.force_login(personas.referent)
     response = client.get(URL, {"commune": "Lille"}, headers={**HTMX, "HX-History-Restore-Request": "true"})
     assert "<html" in response.content.decode()
     assert "HX-Request" in response["Vary"]
 
 
-def test_the_filter_form_works_with_and_without_javascript(client, world):
-    page = get(client, world.referent)
+def test_the_filter_form_works_with_and_without_javascript(client, personas):
+    page = get(client, personas.referent)
     form = re.search(r'<form id="filtres-dossiers"[^>]*>', page).group(0)
     assert 'method="get" action="/dossiers/"' in form
     assert 'hx-get="/dossiers/"' in form and 'hx-push-url="true"' in form and 'hx-target="#resultats-dossiers"' in form
@@ -414,69 +436,69 @@ def test_the_filter_form_works_with_and_without_javascript(client, world):
         ("---", []),
     ],
 )
-def test_name_search_ignores_accents_and_case_and_needs_every_word(client, world, term, expected):
-    search(client, world.referent, term)
-    assert listed(client, world.referent) == expected
+def test_name_search_ignores_accents_and_case_and_needs_every_word(client, personas, term, expected):
+    search(client, personas.referent, term)
+    assert listed(client, personas.referent) == expected
 
 
-def test_search_finds_lower_case_names_typed_with_accents(client, world):
-    BeneficiaryFactory(referent=world.referent, last_name="leroy", first_name="helene")
-    search(client, world.referent, "Hélène Leroy")
-    assert listed(client, world.referent) == ["LEROY helene"]
+def test_search_finds_lower_case_names_typed_with_accents(client, personas):
+    BeneficiaryFactory(referent=personas.referent, last_name="leroy", first_name="helene")
+    search(client, personas.referent, "Hélène Leroy")
+    assert listed(client, personas.referent) == ["LEROY helene"]
 
 
-def test_a_term_of_digits_searches_the_allocataire_number_prefix(client, world):
-    search(client, world.referent, "12 34")
-    assert listed(client, world.referent) == ["DUPRÉ Hélène"]
-    search(client, world.referent, "567")
-    assert listed(client, world.referent) == []
+def test_a_term_of_digits_searches_the_allocataire_number_prefix(client, personas):
+    search(client, personas.referent, "12 34")
+    assert listed(client, personas.referent) == ["DUPRÉ Hélène"]
+    search(client, personas.referent, "567")
+    assert listed(client, personas.referent) == []
 
 
-def test_searching_a_file_one_may_not_read_finds_nothing(client, world):
-    search(client, world.referent, "Secret")
-    page = get(client, world.referent, vue="tous")
+def test_searching_a_file_one_may_not_read_finds_nothing(client, personas):
+    search(client, personas.referent, "Secret")
+    page = get(client, personas.referent, vue="tous")
     assert names(page) == [] and "SECRET" not in page
-    search(client, world.referent, "1234999")
-    assert listed(client, world.referent, vue="tous") == []
-    search(client, world.referent, "Caché")
-    assert listed(client, world.referent, vue="tous") == []
+    search(client, personas.referent, "1234999")
+    assert listed(client, personas.referent, vue="tous") == []
+    search(client, personas.referent, "Caché")
+    assert listed(client, personas.referent, vue="tous") == []
 
 
-def test_search_posts_redirect_to_the_list_with_the_filters_and_without_the_term(client, world):
-    response = search(client, world.referent, "Hélène", vue="tous", commune="Lille", page="3", q2="x")
+def test_search_posts_redirect_to_the_list_with_the_filters_and_without_the_term(client, personas):
+    response = search(client, personas.referent, "Hélène", vue="tous", commune="Lille", page="3", q2="x")
     assert response.status_code == 302
     assert response["Location"] == "/dossiers/?vue=tous&commune=Lille"
     assert client.session[SEARCH_SESSION_KEY] == "Hélène"
     assert names(client.get(response["Location"]).content.decode()) == ["DUPRÉ Hélène"]
 
 
-def test_search_is_kept_through_pagination_sorting_and_filter_changes(client, world):
-    search(client, world.referent, "helene")
-    assert listed(client, world.referent, tri="-nom") == ["MARTIN HELENE", "DUPRÉ Hélène"]
-    assert listed(client, world.referent, commune="Roubaix") == ["MARTIN HELENE"]
-    assert listed(client, world.referent, page=1, vue="tous") == ["DUPRÉ Hélène", "MARTIN HELENE"]
-    page = get(client, world.referent)
+def test_search_is_kept_through_pagination_sorting_and_filter_changes(client, personas):
+    search(client, personas.referent, "helene")
+    assert listed(client, personas.referent, tri="-nom") == ["MARTIN HELENE", "DUPRÉ Hélène"]
+    assert listed(client, personas.referent, commune="Roubaix") == ["MARTIN HELENE"]
+    assert listed(client, personas.referent, page=1, vue="tous") == ["DUPRÉ Hélène", "MARTIN HELENE"]
+    page = get(client, personas.referent)
     assert 'value="helene"' in page and "Effacer la recherche" in page
 
 
-def test_the_clear_button_forgets_the_term(client, world):
-    search(client, world.referent, "helene")
+def test_the_clear_button_forgets_the_term(client, personas):
+    search(client, personas.referent, "helene")
     response = client.post(SEARCH_URL, {"q": "helene", "effacer": "1", "vue": "suivis"})
     assert response.status_code == 302
     assert SEARCH_SESSION_KEY not in client.session
-    page = get(client, world.referent)
-    assert names(page) == ["DUPRÉ Hélène", "MARTIN HELENE", "PETIT Paul"]
+    page = get(client, personas.referent)
+    assert names(page) == ["DUPRÉ Hélène", "MARTIN HELENE", "PETIT Paul", "ZIDANE Zoé"]
     assert "Effacer la recherche" not in page and 'value="helene"' not in page
 
 
-def test_an_empty_term_clears_the_search(client, world):
-    search(client, world.referent, "helene")
-    search(client, world.referent, "   ")
+def test_an_empty_term_clears_the_search(client, personas):
+    search(client, personas.referent, "helene")
+    search(client, personas.referent, "   ")
     assert SEARCH_SESSION_KEY not in client.session
 
 
-def test_a_too_long_term_is_refused_in_french_at_the_field(client, world):
-    response = search(client, world.referent, "x" * 101)
+def test_a_too_long_term_is_refused_in_french_at_the_field(client, personas):
+    response = search(client, personas.referent, "x" * 101)
     assert response.status_code == 200
     page = response.content.decode()
     assert "La recherche ne peut pas dépasser 100 caractères." in page
@@ -484,9 +506,9 @@ def test_a_too_long_term_is_refused_in_french_at_the_field(client, world):
     assert SEARCH_SESSION_KEY not in client.session
 
 
-def test_a_term_in_the_address_is_neither_used_nor_echoed(client, world):
-    page = get(client, world.referent, q="Hélène", commune="Lille")
-    assert names(page) == ["DUPRÉ Hélène", "PETIT Paul"]
+def test_a_term_in_the_address_is_neither_used_nor_echoed(client, personas):
+    page = get(client, personas.referent, q="Hélène", commune="Lille")
+    assert names(page) == ["DUPRÉ Hélène", "PETIT Paul", "ZIDANE Zoé"]
     assert "q=" not in " ".join(_urls(page))
 
 
@@ -506,7 +528,7 @@ def _assert_term_in_no_url(response, term):
             assert form not in url, url
 
 
-def test_the_search_term_never_appears_in_a_url(client, world):
+def test_the_search_term_never_appears_in_a_url(client, personas):
     Beneficiary.objects.bulk_create(
         Beneficiary(
             organism=Beneficiary.Organism.CAF,
@@ -517,13 +539,13 @@ def test_the_search_term_never_appears_in_a_url(client, world):
             birth_date=datetime.date(1990, 1, 1),
             rsa_status=Beneficiary.RsaStatus.OPEN,
             commune="Lille",
-            current_referent=world.supervisor,
-            current_structure=world.nord,
+            current_referent=personas.supervisor,
+            current_structure=personas.nord,
         )
         for i in range(60)
     )
     term = "Hélène"
-    redirect = search(client, world.supervisor, term, commune="Lille", vue="tous")
+    redirect = search(client, personas.supervisor, term, commune="Lille", vue="tous")
     _assert_term_in_no_url(redirect, term)
     assert redirect["Location"] == "/dossiers/?vue=tous&commune=Lille"
     for params in ({"commune": "Lille"}, {"page": 2}, {"tri": "-nom"}, {"commune": "Lille", "page": 2}):
@@ -537,8 +559,8 @@ def test_the_search_term_never_appears_in_a_url(client, world):
     _assert_term_in_no_url(htmx_search, term)
 
 
-def test_htmx_search_gets_the_partial_and_the_address_without_the_term(client, world):
-    client.force_login(world.referent)
+def test_htmx_search_gets_the_partial_and_the_address_without_the_term(client, personas):
+    client.force_login(personas.referent)
     response = client.post(SEARCH_URL, {"q": "helene", "vue": "suivis", "sdd": "oui"}, headers=HTMX)
     assert response.status_code == 200
     page = response.content.decode()
@@ -548,11 +570,11 @@ def test_htmx_search_gets_the_partial_and_the_address_without_the_term(client, w
     assert '<form id="recherche-dossiers"' in page and 'hx-swap-oob="true"' in page
     assert "Effacer la recherche" in page
     cleared = client.post(SEARCH_URL, {"effacer": "1", "vue": "suivis"}, headers=HTMX).content.decode()
-    assert names(cleared) == ["DUPRÉ Hélène", "MARTIN HELENE", "PETIT Paul"]
+    assert names(cleared) == ["DUPRÉ Hélène", "MARTIN HELENE", "PETIT Paul", "ZIDANE Zoé"]
 
 
-def test_the_search_form_posts_with_a_csrf_token_and_is_labelled(client, world):
-    page = get(client, world.referent)
+def test_the_search_form_posts_with_a_csrf_token_and_is_labelled(client, personas):
+    page = get(client, personas.referent)
     form = page[page.index('<form id="recherche-dossiers"') :]
     form = form[: form.index("</form>")]
     assert 'method="post" action="/dossiers/recherche/"' in form and 'hx-post="/dossiers/recherche/"' in form
@@ -560,23 +582,23 @@ def test_the_search_form_posts_with_a_csrf_token_and_is_labelled(client, world):
     assert '<label for="id_q"' in form and 'autocomplete="off"' in form
 
 
-def test_search_and_filters_combine(client, world):
-    search(client, world.referent, "helene")
-    assert listed(client, world.referent, commune="Lille") == ["DUPRÉ Hélène"]
-    assert listed(client, world.referent, statut="suspended") == []
+def test_search_and_filters_combine(client, personas):
+    search(client, personas.referent, "helene")
+    assert listed(client, personas.referent, commune="Lille") == ["DUPRÉ Hélène"]
+    assert listed(client, personas.referent, statut="suspended") == []
 
 
-def test_search_url_is_post_only_and_for_file_readers(client, world):
+def test_search_url_is_post_only_and_for_file_readers(client, personas):
     assert client.post(SEARCH_URL, {"q": "x"}).status_code == 302  # anonymous: to the login page
     assert client.post(SEARCH_URL, {"q": "x"})["Location"].startswith(reverse("login"))
-    client.force_login(world.referent)
+    client.force_login(personas.referent)
     assert client.get(SEARCH_URL).status_code == 405
-    client.force_login(world.auditor)
+    client.force_login(personas.auditor)
     assert client.post(SEARCH_URL, {"q": "x"}).status_code == 403
 
 
-def test_htmx_search_with_a_too_long_term_shows_the_error_in_place(client, world):
-    client.force_login(world.referent)
+def test_htmx_search_with_a_too_long_term_shows_the_error_in_place(client, personas):
+    client.force_login(personas.referent)
     response = client.post(SEARCH_URL, {"q": "x" * 101, "vue": "suivis"}, headers=HTMX)
     assert response.status_code == 200
     page = response.content.decode()

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import Role
 from casework.models import Beneficiary, EmergencyAccess
 from casework.permissions import visible_beneficiaries
-from tests.accounts.factories import StructureFactory, member
+from tests.accounts.factories import member
 from tests.casework.factories import BeneficiaryFactory
 from www.views.emergency import NO_MATCHING_FILE
 
@@ -23,19 +23,6 @@ CSRF_VALUES = [
     re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")'),
     re.compile(r'("X-CSRFToken": ")[^"]*(")'),
 ]
-
-
-@pytest.fixture
-def world():
-    nord = StructureFactory(name="MDS Nord")
-    sud = StructureFactory(name="MDS Sud")
-    w = type("World", (), {})()
-    w.referent = member(Role.REFERENT, structure=nord, username="referente")
-    w.other = member(Role.REFERENT, structure=sud, username="accueil")
-    w.file = BeneficiaryFactory(
-        referent=w.referent, allocataire_number="1234567", birth_date=datetime.date(1985, 1, 31)
-    )
-    return w
 
 
 def identifiers(beneficiary, **overrides):
@@ -63,9 +50,9 @@ def without_csrf_tokens(response) -> str:
     return html
 
 
-def test_page_explains_the_rule(client, world, settings):
+def test_page_explains_the_rule(client, personas, settings):
     settings.EMERGENCY_ACCESS_HOURS = 12
-    client.force_login(world.other)
+    client.force_login(personas.other)
     response = client.get(URL)
     html = response.content.decode()
     assert response.status_code == 200
@@ -77,18 +64,18 @@ def test_page_explains_the_rule(client, world, settings):
         assert f'<label class="form-label" for="{field_id}">' in html
 
 
-def test_referent_opens_a_file_in_emergency(client, world, settings):
-    client.force_login(world.other)
+def test_referent_opens_a_file_in_emergency(client, personas, settings):
+    client.force_login(personas.other)
     before = timezone.now()
-    response = client.post(URL, identifiers(world.file))
+    response = client.post(URL, identifiers(personas.file))
     assert response.status_code == 302
-    assert response.url == reverse("casework:file_detail", args=[world.file.public_id])
-    access = EmergencyAccess.objects.get(beneficiary=world.file, user=world.other)
+    assert response.url == reverse("casework:file_detail", args=[personas.file.public_id])
+    access = EmergencyAccess.objects.get(beneficiary=personas.file, user=personas.other)
     assert access.reason == REASON
     assert access.user_structure.name == "MDS Sud"
     assert access.expires_at - access.started_at == datetime.timedelta(hours=settings.EMERGENCY_ACCESS_HOURS)
     assert access.started_at >= before
-    assert sees(world.other, world.file)
+    assert sees(personas.other, personas.file)
     until = timezone.localtime(access.expires_at)
     assert messages_of(response) == [
         f"Accès exceptionnel ouvert jusqu'au {until:%d/%m/%Y à %H:%M}. Il est enregistré et visible des "
@@ -96,26 +83,26 @@ def test_referent_opens_a_file_in_emergency(client, world, settings):
     ]
 
 
-def test_identifiers_may_be_typed_with_spaces_and_the_french_date_format(client, world):
-    client.force_login(world.other)
-    response = client.post(URL, identifiers(world.file, allocataire_number=" 123 45 67 ", birth_date="31/01/1985"))
+def test_identifiers_may_be_typed_with_spaces_and_the_french_date_format(client, personas):
+    client.force_login(personas.other)
+    response = client.post(URL, identifiers(personas.file, allocataire_number=" 234 56 78 ", birth_date="31/01/1985"))
     assert response.status_code == 302
-    assert EmergencyAccess.objects.filter(beneficiary=world.file, user=world.other).exists()
+    assert EmergencyAccess.objects.filter(beneficiary=personas.file, user=personas.other).exists()
 
 
-def test_a_file_one_already_sees_is_simply_opened(client, world):
-    client.force_login(world.referent)
-    response = client.post(URL, identifiers(world.file))
+def test_a_file_one_already_sees_is_simply_opened(client, personas):
+    client.force_login(personas.referent)
+    response = client.post(URL, identifiers(personas.file))
     assert response.status_code == 302
-    assert response.url == reverse("casework:file_detail", args=[world.file.public_id])
+    assert response.url == reverse("casework:file_detail", args=[personas.file.public_id])
     assert not EmergencyAccess.objects.exists()
     assert messages_of(response) == []
 
 
-def test_failures_get_one_answer_that_tells_nothing_about_which_files_exist(client, world):
+def test_failures_get_one_answer_that_tells_nothing_about_which_files_exist(client, personas):
     """No such file, a wrong birth date and several matching files (the same number at the CAF and the
     MSA for two people born the same day) give byte-identical pages, apart from the CSRF token."""
-    client.force_login(world.other)
+    client.force_login(personas.other)
     data = {"allocataire_number": "7654321", "birth_date": "1980-05-17", "reason": REASON}
 
     no_such_file = client.post(URL, data)
@@ -149,16 +136,16 @@ def test_failures_get_one_answer_that_tells_nothing_about_which_files_exist(clie
     assert _headers_but_expires(wrong_birth_date) == _headers_but_expires(no_such_file)
     assert _headers_but_expires(several_files) == _headers_but_expires(no_such_file)
     assert not EmergencyAccess.objects.exists()
-    assert not visible_beneficiaries(world.other).filter(allocataire_number="7654321").exists()
+    assert not visible_beneficiaries(personas.other).filter(allocataire_number="7654321").exists()
 
 
-def test_failure_message_is_shown_as_an_alert(client, world):
-    client.force_login(world.other)
-    response = client.post(URL, identifiers(world.file, birth_date="1900-01-01"))
+def test_failure_message_is_shown_as_an_alert(client, personas):
+    client.force_login(personas.other)
+    response = client.post(URL, identifiers(personas.file, birth_date="1900-01-01"))
     html = response.content.decode()
     assert response.status_code == 200
     assert re.search(rf'<div class="alert alert-danger" role="alert">\s*<p class="mb-0">{NO_MATCHING_FILE}</p>', html)
-    assert not sees(world.other, world.file)
+    assert not sees(personas.other, personas.file)
 
 
 @pytest.mark.parametrize(
@@ -179,9 +166,9 @@ def test_failure_message_is_shown_as_an_alert(client, world):
         ),
     ],
 )
-def test_invalid_input_is_shown_at_the_field_in_french(client, world, overrides, field, message):
-    client.force_login(world.other)
-    response = client.post(URL, identifiers(world.file, **overrides))
+def test_invalid_input_is_shown_at_the_field_in_french(client, personas, overrides, field, message):
+    client.force_login(personas.other)
+    response = client.post(URL, identifiers(personas.file, **overrides))
     html = response.content.decode().replace("&#x27;", "'")
     assert response.status_code == 200
     assert response.context["form"].errors == {field: [message]}
@@ -191,40 +178,40 @@ def test_invalid_input_is_shown_at_the_field_in_french(client, world, overrides,
     assert not EmergencyAccess.objects.exists()
 
 
-def test_birth_date_in_the_future_is_refused(client, world):
-    client.force_login(world.other)
+def test_birth_date_in_the_future_is_refused(client, personas):
+    client.force_login(personas.other)
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    response = client.post(URL, identifiers(world.file, birth_date=tomorrow.isoformat()))
+    response = client.post(URL, identifiers(personas.file, birth_date=tomorrow.isoformat()))
     assert response.context["form"].errors == {"birth_date": ["La date de naissance ne peut pas être dans le futur."]}
 
 
 @pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.AUDITOR])
-def test_only_referents_may_ask(client, world, role):
+def test_only_referents_may_ask(client, personas, role):
     client.force_login(member(role))
     assert client.get(URL).status_code == 403
-    assert client.post(URL, identifiers(world.file)).status_code == 403
+    assert client.post(URL, identifiers(personas.file)).status_code == 403
     assert not EmergencyAccess.objects.exists()
 
 
-def test_a_referent_whose_membership_ended_may_not_ask(client, world):
-    world.other.memberships.update(end_date=timezone.localdate() - datetime.timedelta(days=1))
-    client.force_login(world.other)
+def test_a_referent_whose_membership_ended_may_not_ask(client, personas):
+    personas.other.memberships.update(end_date=timezone.localdate() - datetime.timedelta(days=1))
+    client.force_login(personas.other)
     assert client.get(URL).status_code == 403
-    assert client.post(URL, identifiers(world.file)).status_code == 403
+    assert client.post(URL, identifiers(personas.file)).status_code == 403
     assert not EmergencyAccess.objects.exists()
 
 
-def test_anonymous_visitor_is_sent_to_login(client, world):
+def test_anonymous_visitor_is_sent_to_login(client, personas):
     response = client.get(URL)
     assert response.status_code == 302
     assert response.url == f"{reverse('login')}?next={URL}"
-    response = client.post(URL, identifiers(world.file))
+    response = client.post(URL, identifiers(personas.file))
     assert response.status_code == 302
     assert not EmergencyAccess.objects.exists()
 
 
-def test_page_is_get_and_post_only(client, world):
-    client.force_login(world.other)
+def test_page_is_get_and_post_only(client, personas):
+    client.force_login(personas.other)
     assert client.put(URL).status_code == 405
 
 

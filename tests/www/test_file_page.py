@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Role
 from casework.models import Appointment, Contract, Note, Orientation, ReorientationRequest, Revision, Step
 from casework.services import beneficiary_share, emergency_access_open, share_end
-from tests.accounts.factories import DepartmentFactory, StructureFactory, UserFactory, member
+from tests.accounts.factories import StructureFactory, UserFactory, member
 from tests.casework.factories import (
     ActionFactory,
     AppointmentFactory,
@@ -33,29 +33,6 @@ from www.views.file import TIMELINE_MORE_TARGET, TIMELINE_PAGE_SIZE
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world():
-    """Two structures of one department, a third in another; a file followed in the first."""
-    social = DepartmentFactory(name="Action sociale")
-    housing = DepartmentFactory(name="Habitat")
-    nord = StructureFactory(name="MDS Nord", department=social)
-    sud = StructureFactory(name="MDS Sud", department=social)
-    habitat = StructureFactory(name="Service logement", department=housing)
-    w = type("World", (), {})()
-    w.nord, w.sud, w.habitat, w.social, w.housing = nord, sud, habitat, social, housing
-    w.referent = member(Role.REFERENT, structure=nord, username="referente", first_name="Nadia", last_name="Ref")
-    w.colleague = member(Role.REFERENT, structure=nord, username="collegue")
-    w.other = member(Role.REFERENT, structure=sud, username="autre", first_name="Omar", last_name="Autre")
-    w.housing_worker = member(Role.REFERENT, structure=habitat, username="logement")
-    w.supervisor = member(Role.SUPERVISOR, structure=nord, username="superviseur")
-    w.admin = member(Role.DEPARTMENT_ADMIN, structure=nord, username="admin")
-    w.auditor = member(Role.AUDITOR, structure=nord, username="dpo")
-    w.file = BeneficiaryFactory(
-        referent=w.referent, last_name="Martin", first_name="Aïcha", phone="06 39 98 00 01", france_travail_id="FT123"
-    )
-    return w
-
-
 def url(file):
     return reverse("casework:file_detail", args=[file.public_id])
 
@@ -71,76 +48,78 @@ def html_for(client, user, file):
 
 
 @pytest.mark.parametrize("persona", ["referent", "supervisor"])
-def test_referent_and_supervisor_open_the_file(client, world, persona):
-    html = html_for(client, getattr(world, persona), world.file)
-    assert "MARTIN Aïcha" in html
-    assert world.file.allocataire_number in html and "FT123" in html and "06 39 98 00 01" in html
+def test_referent_and_supervisor_open_the_file(client, personas, persona):
+    html = html_for(client, getattr(personas, persona), personas.file)
+    assert "ZIDANE Zoé" in html
+    assert personas.file.allocataire_number in html and "FT123" in html and "06 39 98 00 01" in html
 
 
 @pytest.mark.parametrize("persona", ["colleague", "other", "housing_worker", "admin", "auditor"])
-def test_people_out_of_scope_get_a_404(client, world, persona):
-    client.force_login(getattr(world, persona))
-    response = client.get(url(world.file))
+def test_people_out_of_scope_get_a_404(client, personas, persona):
+    client.force_login(getattr(personas, persona))
+    response = client.get(url(personas.file))
     assert response.status_code == 404
-    assert "MARTIN" not in response.content.decode()
+    assert "ZIDANE" not in response.content.decode()
 
 
-def test_unknown_file_is_the_same_404(client, world):
-    client.force_login(world.referent)
+def test_unknown_file_is_the_same_404(client, personas):
+    client.force_login(personas.referent)
     assert client.get(reverse("casework:file_detail", args=[uuid.uuid4()])).status_code == 404
 
 
-def test_anonymous_is_sent_to_the_login_page(client, world):
-    response = client.get(url(world.file))
+def test_anonymous_is_sent_to_the_login_page(client, personas):
+    response = client.get(url(personas.file))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
 
 
-def test_the_page_is_read_only(client, world):
-    client.force_login(world.referent)
-    assert client.post(url(world.file)).status_code == 405
+def test_the_page_is_read_only(client, personas):
+    client.force_login(personas.referent)
+    assert client.post(url(personas.file)).status_code == 405
 
 
-def test_the_page_is_not_cached(client, world):
-    client.force_login(world.referent)
-    assert "no-store" in client.get(url(world.file))["Cache-Control"]
+def test_the_page_is_not_cached(client, personas):
+    client.force_login(personas.referent)
+    assert "no-store" in client.get(url(personas.file))["Cache-Control"]
 
 
-def test_user_it_was_shared_with_opens_it_but_may_not_share_it_on(client, world):
-    beneficiary_share(actor=world.referent, beneficiary=world.file, user=world.other, reason="Relais emploi")
-    html = html_for(client, world.other, world.file)
-    assert "MARTIN Aïcha" in html
-    assert reverse("casework:share_create", args=[world.file.public_id]) not in html
+def test_user_it_was_shared_with_opens_it_but_may_not_share_it_on(client, personas):
+    beneficiary_share(actor=personas.referent, beneficiary=personas.file, user=personas.other, reason="Relais emploi")
+    html = html_for(client, personas.other, personas.file)
+    assert "ZIDANE Zoé" in html
+    assert reverse("casework:share_create", args=[personas.file.public_id]) not in html
     assert "Arrêter le partage" not in html
 
 
 @pytest.mark.parametrize("persona", ["referent", "supervisor"])
-def test_who_may_act_gets_the_share_button(client, world, persona):
-    html = html_for(client, getattr(world, persona), world.file)
-    assert reverse("casework:share_create", args=[world.file.public_id]) in html
+def test_who_may_act_gets_the_share_button(client, personas, persona):
+    html = html_for(client, getattr(personas, persona), personas.file)
+    assert reverse("casework:share_create", args=[personas.file.public_id]) in html
 
 
 # --- Sections ----------------------------------------------------------------------------------
 
 
-def test_every_section_shows_its_content(client, world):
-    HouseholdMemberFactory(beneficiary=world.file, first_name="Lina")
-    OrientationFactory(beneficiary=world.file, organisme_referent=world.nord)
-    contract = ContractFactory(beneficiary=world.file, objectives="OBJECTIF-CONTRAT", author=world.referent)
+def test_every_section_shows_its_content(client, personas):
+    HouseholdMemberFactory(beneficiary=personas.file, first_name="Lina")
+    OrientationFactory(beneficiary=personas.file, organisme_referent=personas.nord)
+    contract = ContractFactory(beneficiary=personas.file, objectives="OBJECTIF-CONTRAT", author=personas.referent)
     ContractFactory(
-        beneficiary=world.file,
+        beneficiary=personas.file,
         renews=contract,
         start_date=contract.end_date,
         end_date=contract.end_date + datetime.timedelta(days=180),
-        author=world.referent,
+        author=personas.referent,
     )
-    StepFactory(beneficiary=world.file, kind=Step.Kind.TRAINING, outcome="RESULTAT-ETAPE", author=world.referent)
-    objective = ObjectiveFactory(beneficiary=world.file, title="OBJECTIF-EMPLOI", author=world.referent)
-    ActionFactory(objective=objective, title="ACTION-CACES", author=world.referent)
-    AppointmentFactory(beneficiary=world.file, location="LIEU-RDV", with_structure=world.nord, author=world.referent)
-    diagnostic = DiagnosticFactory(beneficiary=world.file, author=world.referent)
+    StepFactory(beneficiary=personas.file, kind=Step.Kind.TRAINING, outcome="RESULTAT-ETAPE", author=personas.referent)
+    objective = ObjectiveFactory(beneficiary=personas.file, title="OBJECTIF-EMPLOI", author=personas.referent)
+    ActionFactory(objective=objective, title="ACTION-CACES", author=personas.referent)
+    AppointmentFactory(
+        beneficiary=personas.file, location="LIEU-RDV", with_structure=personas.nord, author=personas.referent
+    )
+    diagnostic = DiagnosticFactory(beneficiary=personas.file, author=personas.referent)
     BarrierFactory(diagnostic=diagnostic, comment="FREIN-MOBILITE")
-    html = html_for(client, world.referent, world.file)
+    html = html_for(client, personas.referent, personas.file)
     for marker in (
         "Lina",
         "Sociale",
@@ -152,47 +131,51 @@ def test_every_section_shows_its_content(client, world):
         "LIEU-RDV",
         "FREIN-MOBILITE",
         "Droits ouverts",
-        "Nadia Ref",
+        "Rita Ferrand",
     ):
         assert marker in html, marker
 
 
-def test_referent_history_is_listed_newest_first(client, world):
+def test_referent_history_is_listed_newest_first(client, personas):
     from casework.services import beneficiary_assign_referent
 
     beneficiary_assign_referent(
-        actor=world.supervisor, beneficiary=world.file, referent=world.colleague, structure=world.nord, reason="CONGE"
+        actor=personas.supervisor,
+        beneficiary=personas.file,
+        referent=personas.colleague,
+        structure=personas.nord,
+        reason="CONGE",
     )
-    html = html_for(client, world.supervisor, world.file)
+    html = html_for(client, personas.supervisor, personas.file)
     history = html[html.index("Historique") :]
-    assert history.index("CONGE") < history.index("Nadia Ref")
+    assert history.index("CONGE") < history.index("Rita Ferrand")
 
 
 # --- Sensitive structures ----------------------------------------------------------------------
 
 
 @pytest.fixture
-def sensitive(world):
+def sensitive(personas):
     """A file followed in a sensitive structure and shared with a referent of another structure."""
-    csapa = StructureFactory(name="CSAPA Le Relais", is_sensitive=True, department=world.social)
+    csapa = StructureFactory(name="CSAPA Le Relais", is_sensitive=True, department=personas.social)
     worker = member(Role.REFERENT, structure=csapa, username="csapa")
     file = BeneficiaryFactory(referent=worker, last_name="Petit")
     OrientationFactory(beneficiary=file, organisme_referent=csapa)
     StepFactory(beneficiary=file, author=worker, author_structure=csapa)
     AppointmentFactory(beneficiary=file, with_structure=csapa, author=worker)
     NoteFactory(beneficiary=file, author=worker, author_structure=csapa, visibility=Note.Visibility.FOLLOWERS)
-    beneficiary_share(actor=worker, beneficiary=file, user=world.other, reason="Relais emploi")
+    beneficiary_share(actor=worker, beneficiary=file, user=personas.other, reason="Relais emploi")
     return type("Sensitive", (), {"structure": csapa, "worker": worker, "file": file})()
 
 
-def test_sensitive_structure_is_hidden_from_outsiders(client, world, sensitive):
-    html = html_for(client, world.other, sensitive.file)
+def test_sensitive_structure_is_hidden_from_outsiders(client, personas, sensitive):
+    html = html_for(client, personas.other, sensitive.file)
     assert "PETIT" in html
     assert "CSAPA" not in html
     assert "Structure partenaire" in html
 
 
-def test_sensitive_structure_is_named_to_its_members(client, world, sensitive):
+def test_sensitive_structure_is_named_to_its_members(client, personas, sensitive):
     html = html_for(client, sensitive.worker, sensitive.file)
     assert "CSAPA Le Relais" in html
 
@@ -201,23 +184,29 @@ def test_sensitive_structure_is_named_to_its_members(client, world, sensitive):
 
 
 @pytest.fixture
-def notes(world):
-    beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint")
-    beneficiary_share(actor=world.referent, beneficiary=world.file, department=world.housing, reason="Logement")
-    NoteFactory(beneficiary=world.file, author=world.referent, body="NOTE-PRIVEE")
-    NoteFactory(beneficiary=world.file, author=world.referent, visibility=Note.Visibility.FOLLOWERS, body="NOTE-TOUS")
-    to_housing = NoteFactory(
-        beneficiary=world.file, author=world.referent, visibility=Note.Visibility.SHARED, body="NOTE-LOGEMENT"
+def notes(personas):
+    beneficiary_share(
+        actor=personas.referent, beneficiary=personas.file, structure=personas.sud, reason="Suivi conjoint"
     )
-    to_housing.shared_with_departments.add(world.housing)
+    beneficiary_share(
+        actor=personas.referent, beneficiary=personas.file, department=personas.housing, reason="Logement"
+    )
+    NoteFactory(beneficiary=personas.file, author=personas.referent, body="NOTE-PRIVEE")
+    NoteFactory(
+        beneficiary=personas.file, author=personas.referent, visibility=Note.Visibility.FOLLOWERS, body="NOTE-TOUS"
+    )
+    to_housing = NoteFactory(
+        beneficiary=personas.file, author=personas.referent, visibility=Note.Visibility.SHARED, body="NOTE-LOGEMENT"
+    )
+    to_housing.shared_with_departments.add(personas.housing)
     sensitive = NoteFactory(
-        beneficiary=world.file,
-        author=world.referent,
+        beneficiary=personas.file,
+        author=personas.referent,
         visibility=Note.Visibility.SHARED,
         is_sensitive=True,
         body="NOTE-SANTE",
     )
-    sensitive.shared_with_users.add(world.other)
+    sensitive.shared_with_users.add(personas.other)
 
 
 @pytest.mark.parametrize(
@@ -229,95 +218,99 @@ def notes(world):
         ("housing_worker", {"NOTE-TOUS", "NOTE-LOGEMENT"}),
     ],
 )
-def test_each_person_reads_only_the_notes_meant_for_them(client, world, notes, persona, readable):
-    html = html_for(client, getattr(world, persona), world.file)
+def test_each_person_reads_only_the_notes_meant_for_them(client, personas, notes, persona, readable):
+    html = html_for(client, getattr(personas, persona), personas.file)
     for marker in ("NOTE-PRIVEE", "NOTE-TOUS", "NOTE-LOGEMENT", "NOTE-SANTE"):
         assert (marker in html) == (marker in readable), marker
 
 
-def test_notes_carry_their_visibility_and_sensitivity(client, world, notes):
-    html = html_for(client, world.referent, world.file)
+def test_notes_carry_their_visibility_and_sensitivity(client, personas, notes):
+    html = html_for(client, personas.referent, personas.file)
     assert "Note privée" in html and "Note partagée" in html and "Note pour tous les intervenants" in html
     assert ">sensible<" in html
-    assert "Partagée avec : Habitat" in html and "Partagée avec : Omar Autre" in html
+    assert "Partagée avec : Habitat" in html and "Partagée avec : Odile Martin" in html
 
 
 # --- Shares ------------------------------------------------------------------------------------
 
 
-def test_shares_are_listed_with_their_target_and_state(client, world):
-    beneficiary_share(actor=world.referent, beneficiary=world.file, user=world.other, reason="MOTIF-PERSONNE")
-    beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.habitat, reason="MOTIF-STRUCT")
-    ended = beneficiary_share(
-        actor=world.referent, beneficiary=world.file, department=world.housing, reason="MOTIF-SERVICE"
+def test_shares_are_listed_with_their_target_and_state(client, personas):
+    beneficiary_share(actor=personas.referent, beneficiary=personas.file, user=personas.other, reason="MOTIF-PERSONNE")
+    beneficiary_share(
+        actor=personas.referent, beneficiary=personas.file, structure=personas.habitat, reason="MOTIF-STRUCT"
     )
-    share_end(actor=world.referent, share=ended)
-    html = html_for(client, world.referent, world.file)
-    for marker in ("MOTIF-PERSONNE", "Omar Autre", "MOTIF-STRUCT", "Service logement", "MOTIF-SERVICE", "Habitat"):
+    ended = beneficiary_share(
+        actor=personas.referent, beneficiary=personas.file, department=personas.housing, reason="MOTIF-SERVICE"
+    )
+    share_end(actor=personas.referent, share=ended)
+    html = html_for(client, personas.referent, personas.file)
+    for marker in ("MOTIF-PERSONNE", "Odile Martin", "MOTIF-STRUCT", "Service logement", "MOTIF-SERVICE", "Habitat"):
         assert marker in html, marker
     assert "terminé" in html
     # One "stop" form per active share, none for the ended one.
     assert html.count("Arrêter le partage") == 2
-    assert reverse("casework:share_end", args=[world.file.public_id, ended.public_id]) not in html
+    assert reverse("casework:share_end", args=[personas.file.public_id, ended.public_id]) not in html
     assert "csrfmiddlewaretoken" in html
 
 
-def test_author_of_a_share_may_end_it_after_losing_the_file(client, world):
+def test_author_of_a_share_may_end_it_after_losing_the_file(client, personas):
     from casework.services import beneficiary_assign_referent
 
-    share = beneficiary_share(actor=world.referent, beneficiary=world.file, user=world.other, reason="Relais")
-    beneficiary_share(actor=world.referent, beneficiary=world.file, structure=world.nord, reason="Passage de relais")
-    beneficiary_assign_referent(
-        actor=world.supervisor, beneficiary=world.file, referent=world.colleague, structure=world.nord
+    share = beneficiary_share(actor=personas.referent, beneficiary=personas.file, user=personas.other, reason="Relais")
+    beneficiary_share(
+        actor=personas.referent, beneficiary=personas.file, structure=personas.nord, reason="Passage de relais"
     )
-    world.referent.__dict__.pop("active_memberships", None)
-    html = html_for(client, world.referent, world.file)
-    assert reverse("casework:share_create", args=[world.file.public_id]) not in html
-    assert reverse("casework:share_end", args=[world.file.public_id, share.public_id]) in html
+    beneficiary_assign_referent(
+        actor=personas.supervisor, beneficiary=personas.file, referent=personas.colleague, structure=personas.nord
+    )
+    personas.referent.__dict__.pop("active_memberships", None)
+    html = html_for(client, personas.referent, personas.file)
+    assert reverse("casework:share_create", args=[personas.file.public_id]) not in html
+    assert reverse("casework:share_end", args=[personas.file.public_id, share.public_id]) in html
 
 
 # --- Emergency accesses ------------------------------------------------------------------------
 
 
 @pytest.fixture
-def emergency(world):
+def emergency(personas):
     emergency_access_open(
-        actor=world.other,
-        allocataire_number=world.file.allocataire_number,
-        birth_date=world.file.birth_date,
+        actor=personas.other,
+        allocataire_number=personas.file.allocataire_number,
+        birth_date=personas.file.birth_date,
         reason="MOTIF-URGENCE",
     )
 
 
 @pytest.mark.parametrize("persona", ["supervisor", "referent"])
-def test_supervisor_and_referent_see_emergency_accesses(client, world, emergency, persona):
-    html = html_for(client, getattr(world, persona), world.file)
+def test_supervisor_and_referent_see_emergency_accesses(client, personas, emergency, persona):
+    html = html_for(client, getattr(personas, persona), personas.file)
     assert "Accès exceptionnels à ce dossier" in html
-    assert "MOTIF-URGENCE" in html and "Omar Autre" in html and "MDS Sud" in html
+    assert "MOTIF-URGENCE" in html and "Odile Martin" in html and "MDS Sud" in html
 
 
-def test_who_opened_in_emergency_reads_the_file_but_not_the_accesses(client, world, emergency):
-    html = html_for(client, world.other, world.file)
-    assert "MARTIN Aïcha" in html
+def test_who_opened_in_emergency_reads_the_file_but_not_the_accesses(client, personas, emergency):
+    html = html_for(client, personas.other, personas.file)
+    assert "ZIDANE Zoé" in html
     assert "MOTIF-URGENCE" not in html
 
 
 # --- Query count -------------------------------------------------------------------------------
 
 
-def _fill(world, count, file=None):
+def _fill(personas, count, file=None):
     """`count` steps (each corrected once, with its previous version), notes (some shared, with M2M rows),
-    appointments, contracts and reorientation requests on the file (the world's unless given), and one of
+    appointments, contracts and reorientation requests on the file (the shared file unless given), and one of
     every other kind."""
-    file = file or world.file
-    author, today, now = world.referent, timezone.localdate(), timezone.now()
+    file = file or personas.file
+    author, today, now = personas.referent, timezone.localdate(), timezone.now()
     steps = Step.objects.bulk_create(
         Step(
             beneficiary=file,
             kind=Step.Kind.OTHER,
             date=today,
             author=author,
-            author_structure=world.nord,
+            author_structure=personas.nord,
             outcome=f"Résultat corrigé {i}",
             version=2,
             corrected_at=now,
@@ -342,11 +335,11 @@ def _fill(world, count, file=None):
         ReorientationRequest(
             beneficiary=file,
             proposed_track=Orientation.Track.PROFESSIONAL,
-            proposed_organisme=world.sud,
+            proposed_organisme=personas.sud,
             reason="Projet professionnel",
             requested_by=author,
             status=ReorientationRequest.Status.REFUSED,
-            decided_by=world.supervisor,
+            decided_by=personas.supervisor,
             decided_at=now,
             decision_reason="Pas encore",
         )
@@ -357,7 +350,7 @@ def _fill(world, count, file=None):
             beneficiary=file,
             scheduled_at=timezone.now() - datetime.timedelta(days=i),
             with_user=author,
-            with_structure=world.nord,
+            with_structure=personas.nord,
             author=author,
         )
         for i in range(count)
@@ -378,7 +371,7 @@ def _fill(world, count, file=None):
         Note(
             beneficiary=file,
             author=author,
-            author_structure=world.nord,
+            author_structure=personas.nord,
             body=f"Note {i}",
             visibility=Note.Visibility.SHARED if i % 2 else Note.Visibility.FOLLOWERS,
         )
@@ -386,22 +379,22 @@ def _fill(world, count, file=None):
     )
     shared = [note for note in notes if note.visibility == Note.Visibility.SHARED]
     Note.shared_with_structures.through.objects.bulk_create(
-        Note.shared_with_structures.through(note=note, structure=world.nord) for note in shared
+        Note.shared_with_structures.through(note=note, structure=personas.nord) for note in shared
     )
     Note.shared_with_departments.through.objects.bulk_create(
-        Note.shared_with_departments.through(note=note, department=world.social) for note in shared
+        Note.shared_with_departments.through(note=note, department=personas.social) for note in shared
     )
     Note.shared_with_users.through.objects.bulk_create(
-        Note.shared_with_users.through(note=note, user=world.supervisor) for note in shared
+        Note.shared_with_users.through(note=note, user=personas.supervisor) for note in shared
     )
     objective = ObjectiveFactory(beneficiary=file, author=author)
     ActionFactory(objective=objective, author=author)
     BarrierFactory(diagnostic=DiagnosticFactory(beneficiary=file, author=author))
     HouseholdMemberFactory(beneficiary=file)
-    OrientationFactory(beneficiary=file, organisme_referent=world.nord)
-    beneficiary_share(actor=author, beneficiary=file, user=world.other, reason="Relais")
+    OrientationFactory(beneficiary=file, organisme_referent=personas.nord)
+    beneficiary_share(actor=author, beneficiary=file, user=personas.other, reason="Relais")
     emergency_access_open(
-        actor=world.housing_worker,
+        actor=personas.housing_worker,
         allocataire_number=file.allocataire_number,
         birth_date=file.birth_date,
         reason="Accueil",
@@ -421,11 +414,11 @@ FILE_PAGE_MAX_QUERIES = 26 + SESSION_QUERIES + AUDIT_QUERIES + HEADER_QUERIES
 
 @pytest.mark.parametrize("count", [50, 500])
 @pytest.mark.parametrize("persona", ["referent", "supervisor"])
-def test_file_page_runs_a_constant_number_of_queries(client, world, django_assert_max_num_queries, count, persona):
-    _fill(world, count)
-    client.force_login(getattr(world, persona))
+def test_file_page_runs_a_constant_number_of_queries(client, personas, django_assert_max_num_queries, count, persona):
+    _fill(personas, count)
+    client.force_login(getattr(personas, persona))
     with django_assert_max_num_queries(FILE_PAGE_MAX_QUERIES):
-        response = client.get(url(world.file))
+        response = client.get(url(personas.file))
     html = response.content.decode()
     assert response.status_code == 200
     # Everything is counted (6 kinds by `count`, and one of 7 others); the newest page is shown.
@@ -438,7 +431,7 @@ def test_file_page_runs_a_constant_number_of_queries(client, world, django_asser
     # The last page of a filtered timeline, with the previous versions of every step, as cheaply.
     pages = -(-2 * count // TIMELINE_PAGE_SIZE)
     with django_assert_max_num_queries(FILE_PAGE_MAX_QUERIES):
-        response = client.get(url(world.file) + f"?type=step&type=note&page={pages}")
+        response = client.get(url(personas.file) + f"?type=step&type=note&page={pages}")
     html = response.content.decode()
     assert "Résultat corrigé 0<" in html and "Premier jet 0<" in html
     assert html.count('<li class="mb-2" id="evenement-') == 2 * count - (pages - 1) * TIMELINE_PAGE_SIZE
@@ -452,20 +445,20 @@ def _statements(client, path, **headers) -> list[str]:
 
 
 @pytest.mark.parametrize("persona", ["referent", "supervisor"])
-def test_file_page_sends_as_many_statements_with_1_entry_of_every_kind_as_with_500(client, world, persona):
-    big = BeneficiaryFactory(referent=world.referent, last_name="Grand")
-    _fill(world, 1)
-    _fill(world, 500, file=big)
-    client.force_login(getattr(world, persona))
+def test_file_page_sends_as_many_statements_with_1_entry_of_every_kind_as_with_500(client, personas, persona):
+    big = BeneficiaryFactory(referent=personas.referent, last_name="Grand")
+    _fill(personas, 1)
+    _fill(personas, 500, file=big)
+    client.force_login(getattr(personas, persona))
     sent = {}
-    for file in (world.file, big):
+    for file in (personas.file, big):
         sent[file] = [
             _statements(client, url(file)),
             # The htmx partials: the timeline filtered by kind, then its next items.
             _statements(client, url(file) + "?type=note", **{"HX-Request": "true"}),
             _statements(client, url(file) + "?page=2", **{"HX-Request": "true", "HX-Target": TIMELINE_MORE_TARGET}),
         ]
-    for small_page, big_page in zip(sent[world.file], sent[big], strict=True):
+    for small_page, big_page in zip(sent[personas.file], sent[big], strict=True):
         assert len(small_page) == len(big_page)
     (full, partial, more) = sent[big]
     # User, memberships, file, the page's data (21), header, audit (two), session save (the session is read
@@ -474,27 +467,27 @@ def test_file_page_sends_as_many_statements_with_1_entry_of_every_kind_as_with_5
 
 
 @pytest.mark.parametrize("corrected", [False, True])
-def test_note_page_sends_a_constant_number_of_statements(client, world, corrected):
-    note = NoteFactory(beneficiary=world.file, author=world.referent, visibility=Note.Visibility.SHARED)
-    note.shared_with_users.add(world.supervisor, world.colleague)
-    note.shared_with_structures.add(world.sud, world.habitat)
+def test_note_page_sends_a_constant_number_of_statements(client, personas, corrected):
+    note = NoteFactory(beneficiary=personas.file, author=personas.referent, visibility=Note.Visibility.SHARED)
+    note.shared_with_users.add(personas.supervisor, personas.colleague)
+    note.shared_with_structures.add(personas.sud, personas.habitat)
     if corrected:
         Note.objects.filter(pk=note.pk).update(version=3, corrected_at=timezone.now())
         Revision.objects.bulk_create(
             Revision(
                 content_type=ContentType.objects.get_for_model(Note),
                 object_id=note.pk,
-                beneficiary=world.file,
+                beneficiary=personas.file,
                 version=version,
                 data={"body": f"Version {version}"},
                 action=Revision.Action.CORRECTED,
-                changed_by=world.referent,
+                changed_by=personas.referent,
                 changed_at=timezone.now(),
             )
             for version in (1, 2)
         )
-    client.force_login(world.referent)
-    path = reverse("casework:note_detail", args=[world.file.public_id, note.public_id])
+    client.force_login(personas.referent)
+    path = reverse("casework:note_detail", args=[personas.file.public_id, note.public_id])
     # User, memberships, file, the note, the departments, structures and people it is shared with, its
     # previous versions when it has some, header, audit (two), session save (the session is read from the
     # cache). With core.db_bundle (issue 8 to 26), the note and what it shows were one statement (9 in all).
@@ -504,7 +497,7 @@ def test_note_page_sends_a_constant_number_of_statements(client, world, correcte
     assert ("Versions précédentes (2)" in html) is corrected
 
 
-def test_an_unrelated_user_is_not_helped_by_being_superuser(client, world):
+def test_an_unrelated_user_is_not_helped_by_being_superuser(client, personas):
     boss = UserFactory(is_superuser=True, is_staff=True)
     client.force_login(boss)
-    assert client.get(url(world.file)).status_code == 404
+    assert client.get(url(personas.file)).status_code == 404

@@ -17,11 +17,10 @@ from casework.models import Barrier, Cover, Note, Orientation, ReorientationRequ
 from casework.services import beneficiary_share
 from imports.models import BeneficiaryImport
 from team.models import Notification
-from tests.accounts.factories import DepartmentFactory, StructureFactory, member
+from tests.accounts.factories import member
 from tests.casework.factories import (
     ActionFactory,
     BarrierFactory,
-    BeneficiaryFactory,
     ContractFactory,
     DiagnosticFactory,
     NoteFactory,
@@ -48,47 +47,31 @@ MARKERS = (PRIVATE, SUPERVISOR_PRIVATE, FOLLOWERS, DEPARTMENT, STRUCTURE, SENSIT
 # The file is shared with the MDS Sud, with the housing department and with the recipient personally.
 READERS = {
     "anonymous": set(),
-    "author": {PRIVATE, FOLLOWERS, DEPARTMENT, STRUCTURE, SENSITIVE_PERSON, SENSITIVE_STRUCTURE},
+    "referent": {PRIVATE, FOLLOWERS, DEPARTMENT, STRUCTURE, SENSITIVE_PERSON, SENSITIVE_STRUCTURE},  # the author
     "colleague": set(),  # same structure, but not the referent: does not see the file at all
     "supervisor": {SUPERVISOR_PRIVATE, FOLLOWERS},  # sensitive notes pass supervisors by
-    "other_referent": {FOLLOWERS, STRUCTURE, SENSITIVE_STRUCTURE},
+    "other": {FOLLOWERS, STRUCTURE, SENSITIVE_STRUCTURE},
     "other_supervisor": {FOLLOWERS, STRUCTURE, SENSITIVE_STRUCTURE},
     "housing_worker": {FOLLOWERS, DEPARTMENT},
     "recipient": {FOLLOWERS, SENSITIVE_PERSON},
-    "department_admin": set(),
+    "admin": set(),
     "auditor": set(),
 }
 
 
 @pytest.fixture
-def world():
-    social = DepartmentFactory(name="Direction de l'action sociale")
-    housing = DepartmentFactory(name="Direction de l'habitat et du logement", kind="housing")
-    nord = StructureFactory(name="MDS Nord", department=social)
-    sud = StructureFactory(name="MDS Sud", department=social)
-    habitat = StructureFactory(name="Service habitat", department=housing)
-    ccas = StructureFactory(name="CCAS de Tourcoing", external=True)
-    users = {
-        "anonymous": None,
-        "author": member(Role.REFERENT, structure=nord, username="referente"),
-        "colleague": member(Role.REFERENT, structure=nord, username="collegue"),
-        "supervisor": member(Role.SUPERVISOR, structure=nord, username="superviseur"),
-        "other_referent": member(Role.REFERENT, structure=sud, username="referent-sud"),
-        "other_supervisor": member(Role.SUPERVISOR, structure=sud, username="superviseur-sud"),
-        "housing_worker": member(Role.REFERENT, structure=habitat, username="logement"),
-        "recipient": member(Role.REFERENT, structure=ccas, username="ccas"),
-        "department_admin": member(Role.DEPARTMENT_ADMIN, structure=nord, username="admin"),
-        "auditor": member(Role.AUDITOR, structure=nord, username="dpo"),
-    }
-    author = users["author"]
-    file = BeneficiaryFactory(referent=author)
-    share = beneficiary_share(actor=author, beneficiary=file, structure=sud, reason="Suivi conjoint")
-    beneficiary_share(actor=author, beneficiary=file, department=housing, reason="Expulsion locative")
-    beneficiary_share(actor=author, beneficiary=file, user=users["recipient"], reason="Relais")
+def personas(personas):
+    """The shared personas; the file shared with the MDS Sud (`personas.share`), with the housing department
+    and with the CCAS's referent personally, and holding one note of each kind (`personas.notes`, by marker)."""
+    p = personas
+    author = p.referent
+    p.share = beneficiary_share(actor=author, beneficiary=p.file, structure=p.sud, reason="Suivi conjoint")
+    beneficiary_share(actor=author, beneficiary=p.file, department=p.housing, reason="Expulsion locative")
+    beneficiary_share(actor=author, beneficiary=p.file, user=p.recipient, reason="Relais")
 
     def note(marker, *, by=author, visibility=Note.Visibility.SHARED, sensitive=False, **shared_with):
         created = NoteFactory(
-            beneficiary=file,
+            beneficiary=p.file,
             author=by,
             author_structure=by.memberships.get().structure,
             body=f"{marker} : texte de la note.",
@@ -97,17 +80,21 @@ def world():
         )
         for relation, targets in shared_with.items():
             getattr(created, f"shared_with_{relation}").set(targets)
-        notes[marker] = created
+        p.notes[marker] = created
 
-    notes = {}
+    p.notes = {}
     note(PRIVATE, visibility=Note.Visibility.PRIVATE)
-    note(SUPERVISOR_PRIVATE, by=users["supervisor"], visibility=Note.Visibility.PRIVATE)
+    note(SUPERVISOR_PRIVATE, by=p.supervisor, visibility=Note.Visibility.PRIVATE)
     note(FOLLOWERS, visibility=Note.Visibility.FOLLOWERS)
-    note(DEPARTMENT, departments=[housing])
-    note(STRUCTURE, structures=[sud])
-    note(SENSITIVE_PERSON, sensitive=True, users=[users["recipient"]])
-    note(SENSITIVE_STRUCTURE, sensitive=True, structures=[sud])
-    return users, file, share, notes
+    note(DEPARTMENT, departments=[p.housing])
+    note(STRUCTURE, structures=[p.sud])
+    note(SENSITIVE_PERSON, sensitive=True, users=[p.recipient])
+    note(SENSITIVE_STRUCTURE, sensitive=True, structures=[p.sud])
+    return p
+
+
+def user_of(personas, persona):
+    return None if persona == "anonymous" else getattr(personas, persona)
 
 
 def pages(file, share) -> dict[str, str]:
@@ -192,36 +179,35 @@ def markers_in(html: str) -> set[str]:
 
 
 @pytest.mark.parametrize("persona", list(READERS))
-def test_each_note_is_shown_exactly_to_the_people_the_rules_name(client, world, persona):
-    users, file, share, _ = world
-    if users[persona] is not None:
-        client.force_login(users[persona])
+def test_each_note_is_shown_exactly_to_the_people_the_rules_name(client, personas, persona):
+    user = user_of(personas, persona)
+    if user is not None:
+        client.force_login(user)
 
-    seen = {name: markers_in(body(client.get(url))) for name, url in pages(file, share).items()}
+    seen = {name: markers_in(body(client.get(url))) for name, url in pages(personas.file, personas.share).items()}
 
     assert seen.pop(NOTES_PAGE) == READERS[persona]
     assert seen == dict.fromkeys(seen, set()), "notes shown outside the file page"
 
 
-def test_the_author_sees_the_notes_on_the_file_page(client, world):
+def test_the_author_sees_the_notes_on_the_file_page(client, personas):
     """A guard on the test itself: the markers are found where the notes are rendered."""
-    users, file, _, _ = world
-    client.force_login(users["author"])
+    client.force_login(personas.referent)
 
-    response = client.get(reverse(NOTES_PAGE, kwargs={"public_id": file.public_id}))
+    response = client.get(reverse(NOTES_PAGE, kwargs={"public_id": personas.file.public_id}))
 
     assert response.status_code == 200
-    assert markers_in(response.content.decode()) == READERS["author"]
+    assert markers_in(response.content.decode()) == READERS["referent"]
 
 
 @pytest.mark.parametrize("persona", list(READERS))
-def test_a_note_on_its_own_page_is_shown_exactly_to_its_readers(client, world, persona):
-    users, file, _, notes = world
-    if users[persona] is not None:
-        client.force_login(users[persona])
+def test_a_note_on_its_own_page_is_shown_exactly_to_its_readers(client, personas, persona):
+    user = user_of(personas, persona)
+    if user is not None:
+        client.force_login(user)
 
-    for marker, note in notes.items():
-        response = client.get(reverse("casework:note_detail", args=[file.public_id, note.public_id]))
+    for marker, note in personas.notes.items():
+        response = client.get(reverse("casework:note_detail", args=[personas.file.public_id, note.public_id]))
         found = markers_in(response.content.decode())
         if marker in READERS[persona]:
             assert response.status_code == 200, marker

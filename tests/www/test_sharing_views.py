@@ -16,30 +16,9 @@ from casework import services
 from casework.models import Share
 from casework.permissions import visible_beneficiaries
 from tests.accounts.factories import DepartmentFactory, MembershipFactory, StructureFactory, member
-from tests.casework.factories import BeneficiaryFactory
 from www.views import sharing
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    """Two structures of the social department, one of the housing department; a file in the first."""
-    social = DepartmentFactory(name="Action sociale")
-    housing = DepartmentFactory(name="Habitat")
-    nord = StructureFactory(name="MDS Nord", department=social)
-    sud = StructureFactory(name="MDS Sud", department=social)
-    habitat = StructureFactory(name="Service logement", department=housing)
-    w = type("World", (), {})()
-    w.nord, w.sud, w.habitat, w.social, w.housing = nord, sud, habitat, social, housing
-    w.referent = member(Role.REFERENT, structure=nord, username="referente", first_name="Rita", last_name="Ferrand")
-    w.colleague = member(Role.REFERENT, structure=nord, username="collegue", first_name="Colin", last_name="Lebon")
-    w.other = member(Role.REFERENT, structure=sud, username="autre", first_name="Odile", last_name="Martin")
-    w.supervisor = member(Role.SUPERVISOR, structure=nord, username="superviseur", first_name="Sam", last_name="Roux")
-    w.auditor = member(Role.AUDITOR, structure=nord, username="dpo", first_name="Dora", last_name="Petit")
-    w.file = BeneficiaryFactory(referent=w.referent)
-    w.other_file = BeneficiaryFactory(referent=w.other)
-    return w
 
 
 def create_url(beneficiary):
@@ -71,12 +50,12 @@ def share_data(**overrides):
 # --- The form ----------------------------------------------------------------------------------
 
 
-def test_referent_gets_a_labelled_share_form(client, world):
-    client.force_login(world.referent)
-    response = client.get(create_url(world.file))
+def test_referent_gets_a_labelled_share_form(client, personas):
+    client.force_login(personas.referent)
+    response = client.get(create_url(personas.file))
     html = response.content.decode()
     assert response.status_code == 200
-    assert f"Partager le dossier de {world.file}" in html
+    assert f"Partager le dossier de {personas.file}" in html
     # The person and structure pickers' labels name their search inputs (casework/forms/pickers.py).
     for field_id in ("id_person_recherche", "id_structure_recherche", "id_department", "id_reason", "id_ends_on"):
         assert f'for="{field_id}"' in html
@@ -96,113 +75,122 @@ def search(client, beneficiary, field, term) -> str:
     return response.content.decode()
 
 
-def test_people_offered_follow_files_today_and_exclude_the_actor(client, world):
-    gone = member(Role.REFERENT, structure=world.sud, username="partie", first_name="Paula", last_name="Partie")
+def test_people_offered_follow_files_today_and_exclude_the_actor(client, personas):
+    gone = member(Role.REFERENT, structure=personas.sud, username="partie", first_name="Paula", last_name="Partie")
     gone.memberships.update(end_date=timezone.localdate() - datetime.timedelta(days=1))
-    client.force_login(world.referent)
-    assert "Martin Odile – Référent·e insertion – MDS Sud" in search(client, world.file, "person", "martin")
-    assert "Roux Sam – Responsable d&#x27;équipe – MDS Nord" in search(client, world.file, "person", "roux")
-    assert "Ferrand Rita" not in search(client, world.file, "person", "ferrand")
-    assert "Petit Dora" not in search(client, world.file, "person", "petit")  # an auditor reads no file
-    assert "Partie Paula" not in search(client, world.file, "person", "partie")  # no longer works here
+    client.force_login(personas.referent)
+    assert "Martin Odile – Référent·e insertion – MDS Sud" in search(client, personas.file, "person", "martin")
+    assert "Roux Sam – Responsable d&#x27;équipe – MDS Nord" in search(client, personas.file, "person", "roux")
+    assert "Ferrand Rita" not in search(client, personas.file, "person", "ferrand")
+    assert "Petit Dora" not in search(client, personas.file, "person", "petit")  # an auditor reads no file
+    assert "Partie Paula" not in search(client, personas.file, "person", "partie")  # no longer works here
 
 
-def test_sensitive_structures_are_named_only_to_their_own_people(client, world):
-    clinic = StructureFactory(name="Centre d'addictologie", department=world.social, is_sensitive=True)
+def test_sensitive_structures_are_named_only_to_their_own_people(client, personas):
+    clinic = StructureFactory(name="Centre d'addictologie", department=personas.social, is_sensitive=True)
     member(Role.REFERENT, structure=clinic, username="soignant", first_name="Simon", last_name="Soin")
-    client.force_login(world.referent)
-    response = client.get(create_url(world.file))
+    client.force_login(personas.referent)
+    response = client.get(create_url(personas.file))
     assert "addictologie" not in response.content.decode()
-    assert "addictologie" not in search(client, world.file, "structure", "addicto")
-    assert "Soin Simon – Référent·e insertion – Structure partenaire" in search(client, world.file, "person", "soin")
+    assert "addictologie" not in search(client, personas.file, "structure", "addicto")
+    assert "Soin Simon – Référent·e insertion – Structure partenaire" in search(
+        client, personas.file, "person", "soin"
+    )
     # A structure one cannot name is not offered as a target; to its own people it is, by its name.
     assert clinic not in response.context["form"]["structure"].field.queryset
-    MembershipFactory(user=world.referent, role=Role.REFERENT, structure=clinic)
-    world.referent.__dict__.pop("active_memberships", None)
-    found = search(client, world.file, "structure", "addicto")
+    MembershipFactory(user=personas.referent, role=Role.REFERENT, structure=clinic)
+    personas.referent.__dict__.pop("active_memberships", None)
+    found = search(client, personas.file, "structure", "addicto")
     assert f'value="{clinic.pk}" class="form-check-input" id="id_structure_{clinic.pk}">' in found
     assert "Centre d&#x27;addictologie</label>" in found
     assert "Soin Simon – Référent·e insertion – Centre d&#x27;addictologie" in search(
-        client, world.file, "person", "soin"
+        client, personas.file, "person", "soin"
     )
 
 
-def test_share_form_queries_do_not_grow_with_people_and_structures(client, world):
-    client.force_login(world.referent)
-    url = create_url(world.file)
+def test_share_form_queries_do_not_grow_with_people_and_structures(client, personas):
+    client.force_login(personas.referent)
+    url = create_url(personas.file)
     client.get(url)  # warm the session
     with CaptureQueriesContext(connection) as few:
         client.get(url)
     for index in range(8):
-        structure = StructureFactory(department=world.housing)
+        structure = StructureFactory(department=personas.housing)
         someone = member(Role.REFERENT, structure=structure, username=f"extra{index}")
-        MembershipFactory(user=someone, role=Role.SUPERVISOR, structure=world.sud)
+        MembershipFactory(user=someone, role=Role.SUPERVISOR, structure=personas.sud)
         DepartmentFactory()
     with CaptureQueriesContext(connection) as many:
         response = client.get(url)
-    assert response.context["form"]["person"].field.queryset.count() == 3 + 8
+    # The personas one may share with (the referent's colleague, the MDS Sud's referent, both supervisors,
+    # the housing worker, the CCAS's referent), and the 8 added.
+    assert response.context["form"]["person"].field.queryset.count() == 6 + 8
     assert len(many) == len(few)
 
 
 # --- Sharing -----------------------------------------------------------------------------------
 
 
-def test_referent_shares_the_file_with_a_person(client, world):
-    client.force_login(world.referent)
-    response = client.post(create_url(world.file), share_data(person=world.other.pk))
+def test_referent_shares_the_file_with_a_person(client, personas):
+    client.force_login(personas.referent)
+    response = client.post(create_url(personas.file), share_data(person=personas.other.pk))
     assert response.status_code == 302
-    assert response.url == file_url(world.file)
-    share = Share.objects.get(beneficiary=world.file)
-    assert share.shared_with_user == world.other
-    assert share.author == world.referent
+    assert response.url == file_url(personas.file)
+    share = Share.objects.get(beneficiary=personas.file)
+    assert share.shared_with_user == personas.other
+    assert share.author == personas.referent
     assert share.reason == "Relais logement"
     assert share.ends_at is None
-    assert sees(world.other, world.file)
+    assert sees(personas.other, personas.file)
     assert messages_of(response) == [
         "Le dossier est partagé avec Odile Martin. Pensez à en informer la personne suivie."
     ]
 
 
-def test_referent_shares_the_file_with_a_structure(client, world):
-    client.force_login(world.referent)
-    response = client.post(create_url(world.file), share_data(target_kind="structure", structure=world.sud.pk))
+def test_referent_shares_the_file_with_a_structure(client, personas):
+    client.force_login(personas.referent)
+    response = client.post(create_url(personas.file), share_data(target_kind="structure", structure=personas.sud.pk))
     assert response.status_code == 302
-    assert Share.objects.get(beneficiary=world.file).shared_with_structure == world.sud
-    assert sees(world.other, world.file)
+    assert Share.objects.get(beneficiary=personas.file).shared_with_structure == personas.sud
+    assert sees(personas.other, personas.file)
 
 
-def test_supervisor_shares_the_file_with_a_department(client, world):
-    housing_worker = member(Role.REFERENT, structure=world.habitat)
-    client.force_login(world.supervisor)
-    response = client.post(create_url(world.file), share_data(target_kind="department", department=world.housing.pk))
+def test_supervisor_shares_the_file_with_a_department(client, personas):
+    client.force_login(personas.supervisor)
+    response = client.post(
+        create_url(personas.file), share_data(target_kind="department", department=personas.housing.pk)
+    )
     assert response.status_code == 302
-    assert Share.objects.get(beneficiary=world.file).shared_with_department == world.housing
-    assert sees(housing_worker, world.file)
+    assert Share.objects.get(beneficiary=personas.file).shared_with_department == personas.housing
+    assert sees(personas.housing_worker, personas.file)
 
 
-def test_end_date_is_the_end_of_that_day_in_paris(client, world):
+def test_end_date_is_the_end_of_that_day_in_paris(client, personas):
     day = timezone.localdate() + datetime.timedelta(days=10)
-    client.force_login(world.referent)
-    response = client.post(create_url(world.file), share_data(person=world.other.pk, ends_on=day.isoformat()))
+    client.force_login(personas.referent)
+    response = client.post(create_url(personas.file), share_data(person=personas.other.pk, ends_on=day.isoformat()))
     assert response.status_code == 302
-    share = Share.objects.get(beneficiary=world.file)
+    share = Share.objects.get(beneficiary=personas.file)
     paris = ZoneInfo("Europe/Paris")
     assert share.ends_at == datetime.datetime.combine(day, datetime.time(23, 59, 59, 999999), tzinfo=paris)
     assert f"jusqu'au {day:%d/%m/%Y} inclus" in messages_of(response)[0]
 
 
-def test_end_date_may_be_typed_the_french_way_and_may_be_today(client, world):
+def test_end_date_may_be_typed_the_french_way_and_may_be_today(client, personas):
     today = timezone.localdate()
-    client.force_login(world.referent)
-    response = client.post(create_url(world.file), share_data(person=world.other.pk, ends_on=f"{today:%d/%m/%Y}"))
+    client.force_login(personas.referent)
+    response = client.post(
+        create_url(personas.file), share_data(person=personas.other.pk, ends_on=f"{today:%d/%m/%Y}")
+    )
     assert response.status_code == 302
     assert timezone.localtime(Share.objects.get().ends_at).date() == today
 
 
-def test_past_end_date_is_refused_at_the_field(client, world):
+def test_past_end_date_is_refused_at_the_field(client, personas):
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
-    client.force_login(world.referent)
-    response = client.post(create_url(world.file), share_data(person=world.other.pk, ends_on=yesterday.isoformat()))
+    client.force_login(personas.referent)
+    response = client.post(
+        create_url(personas.file), share_data(person=personas.other.pk, ends_on=yesterday.isoformat())
+    )
     assert response.status_code == 200
     assert response.context["form"].errors == {
         "ends_on": ["La date de fin est passée : choisissez aujourd'hui ou une date à venir."]
@@ -210,9 +198,9 @@ def test_past_end_date_is_refused_at_the_field(client, world):
     assert not Share.objects.exists()
 
 
-def test_missing_reason_is_shown_at_the_field_and_linked_to_it(client, world):
-    client.force_login(world.referent)
-    response = client.post(create_url(world.file), share_data(person=world.other.pk, reason="   "))
+def test_missing_reason_is_shown_at_the_field_and_linked_to_it(client, personas):
+    client.force_login(personas.referent)
+    response = client.post(create_url(personas.file), share_data(person=personas.other.pk, reason="   "))
     html = response.content.decode()
     assert response.status_code == 200
     assert '<div class="invalid-feedback d-block" id="id_reason_error">' in html
@@ -222,32 +210,32 @@ def test_missing_reason_is_shown_at_the_field_and_linked_to_it(client, world):
     assert not Share.objects.exists()
 
 
-def test_too_long_reason_is_refused(client, world):
-    client.force_login(world.referent)
-    response = client.post(create_url(world.file), share_data(person=world.other.pk, reason="x" * 1001))
+def test_too_long_reason_is_refused(client, personas):
+    client.force_login(personas.referent)
+    response = client.post(create_url(personas.file), share_data(person=personas.other.pk, reason="x" * 1001))
     assert response.context["form"].errors == {"reason": ["Le motif ne peut pas dépasser 1000 caractères."]}
 
 
-def test_target_kind_is_required(client, world):
-    client.force_login(world.referent)
-    response = client.post(create_url(world.file), share_data(target_kind="", person=world.other.pk))
+def test_target_kind_is_required(client, personas):
+    client.force_login(personas.referent)
+    response = client.post(create_url(personas.file), share_data(target_kind="", person=personas.other.pk))
     html = response.content.decode()
     assert response.context["form"].errors == {"target_kind": ["Choisissez avec qui partager le dossier."]}
     assert 'aria-describedby="id_target_kind_error"' in html
     assert not Share.objects.exists()
 
 
-def test_the_chosen_target_must_be_filled(client, world):
-    client.force_login(world.referent)
-    response = client.post(create_url(world.file), share_data(target_kind="structure"))
+def test_the_chosen_target_must_be_filled(client, personas):
+    client.force_login(personas.referent)
+    response = client.post(create_url(personas.file), share_data(target_kind="structure"))
     assert response.context["form"].errors == {"structure": ["Choisissez la structure avec qui partager le dossier."]}
 
 
-def test_a_second_filled_target_is_refused_rather_than_guessed(client, world):
-    client.force_login(world.referent)
+def test_a_second_filled_target_is_refused_rather_than_guessed(client, personas):
+    client.force_login(personas.referent)
     response = client.post(
-        create_url(world.file),
-        share_data(target_kind="department", department=world.housing.pk, person=world.other.pk),
+        create_url(personas.file),
+        share_data(target_kind="department", department=personas.housing.pk, person=personas.other.pk),
     )
     assert response.context["form"].errors == {
         "person": ["Vous partagez avec un service du Département : laissez ce choix vide."]
@@ -255,9 +243,9 @@ def test_a_second_filled_target_is_refused_rather_than_guessed(client, world):
     assert not Share.objects.exists()
 
 
-def test_an_auditor_is_not_a_valid_choice(client, world):
-    client.force_login(world.referent)
-    response = client.post(create_url(world.file), share_data(person=world.auditor.pk))
+def test_an_auditor_is_not_a_valid_choice(client, personas):
+    client.force_login(personas.referent)
+    response = client.post(create_url(personas.file), share_data(person=personas.auditor.pk))
     assert response.status_code == 200
     assert response.context["form"].errors == {
         "person": ["Choisissez une personne parmi celles que la recherche propose."]
@@ -265,7 +253,7 @@ def test_an_auditor_is_not_a_valid_choice(client, world):
     assert not Share.objects.exists()
 
 
-def test_service_refusal_is_shown_at_the_field_not_as_a_500(client, world, monkeypatch):
+def test_service_refusal_is_shown_at_the_field_not_as_a_500(client, personas, monkeypatch):
     """The person's membership ends between the form's check and the service's."""
     real_share = services.beneficiary_share
 
@@ -274,8 +262,8 @@ def test_service_refusal_is_shown_at_the_field_not_as_a_500(client, world, monke
         return real_share(**kwargs)
 
     monkeypatch.setattr(sharing.services, "beneficiary_share", membership_ends_meanwhile)
-    client.force_login(world.referent)
-    response = client.post(create_url(world.file), share_data(person=world.other.pk))
+    client.force_login(personas.referent)
+    response = client.post(create_url(personas.file), share_data(person=personas.other.pk))
     assert response.status_code == 200
     assert response.context["form"].errors == {
         "person": ["Cette personne n'est rattachée à aucune structure aujourd'hui."]
@@ -288,31 +276,33 @@ def test_service_refusal_is_shown_at_the_field_not_as_a_500(client, world, monke
 
 
 @pytest.mark.parametrize("persona", ["colleague", "other", "auditor"])
-def test_someone_who_does_not_see_the_file_gets_404(client, world, persona):
-    client.force_login(getattr(world, persona))
-    assert client.get(create_url(world.file)).status_code == 404
-    assert client.post(create_url(world.file), share_data(person=world.supervisor.pk)).status_code == 404
+def test_someone_who_does_not_see_the_file_gets_404(client, personas, persona):
+    client.force_login(getattr(personas, persona))
+    assert client.get(create_url(personas.file)).status_code == 404
+    assert client.post(create_url(personas.file), share_data(person=personas.supervisor.pk)).status_code == 404
     assert not Share.objects.exists()
 
 
-def test_unknown_file_gets_the_same_404(client, world):
-    client.force_login(world.referent)
+def test_unknown_file_gets_the_same_404(client, personas):
+    client.force_login(personas.referent)
     url = reverse("casework:share_create", args=[uuid.uuid4()])
     assert client.get(url).status_code == 404
-    assert client.post(url, share_data(person=world.other.pk)).status_code == 404
+    assert client.post(url, share_data(person=personas.other.pk)).status_code == 404
 
 
-def test_someone_the_file_was_shared_with_may_not_share_it_on(client, world):
-    services.beneficiary_share(actor=world.referent, beneficiary=world.file, user=world.other, reason="Relais")
-    client.force_login(world.other)
-    assert client.get(create_url(world.file)).status_code == 403
-    response = client.post(create_url(world.file), share_data(person=world.colleague.pk))
+def test_someone_the_file_was_shared_with_may_not_share_it_on(client, personas):
+    services.beneficiary_share(
+        actor=personas.referent, beneficiary=personas.file, user=personas.other, reason="Relais"
+    )
+    client.force_login(personas.other)
+    assert client.get(create_url(personas.file)).status_code == 403
+    response = client.post(create_url(personas.file), share_data(person=personas.colleague.pk))
     assert response.status_code == 403
     assert Share.objects.count() == 1
 
 
-def test_anonymous_visitor_is_sent_to_login(client, world):
-    response = client.get(create_url(world.file))
+def test_anonymous_visitor_is_sent_to_login(client, personas):
+    response = client.get(create_url(personas.file))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
 
@@ -321,38 +311,40 @@ def test_anonymous_visitor_is_sent_to_login(client, world):
 
 
 @pytest.fixture
-def share(world):
-    return services.beneficiary_share(actor=world.referent, beneficiary=world.file, user=world.other, reason="Relais")
+def share(personas):
+    return services.beneficiary_share(
+        actor=personas.referent, beneficiary=personas.file, user=personas.other, reason="Relais"
+    )
 
 
-def test_referent_ends_a_share_and_the_recipient_loses_access(client, world, share):
-    assert sees(world.other, world.file)
-    client.force_login(world.referent)
+def test_referent_ends_a_share_and_the_recipient_loses_access(client, personas, share):
+    assert sees(personas.other, personas.file)
+    client.force_login(personas.referent)
     response = client.post(end_url(share))
     assert response.status_code == 302
-    assert response.url == file_url(world.file)
+    assert response.url == file_url(personas.file)
     share.refresh_from_db()
-    assert share.ended_at is not None and share.ended_by == world.referent
-    assert not sees(world.other, world.file)
+    assert share.ended_at is not None and share.ended_by == personas.referent
+    assert not sees(personas.other, personas.file)
     assert messages_of(response) == ["Le partage avec Odile Martin est arrêté : il ne donne plus accès au dossier."]
 
 
-def test_ending_a_share_of_a_structure_names_it(client, world):
+def test_ending_a_share_of_a_structure_names_it(client, personas):
     share = services.beneficiary_share(
-        actor=world.referent, beneficiary=world.file, structure=world.sud, reason="Suivi conjoint"
+        actor=personas.referent, beneficiary=personas.file, structure=personas.sud, reason="Suivi conjoint"
     )
-    client.force_login(world.supervisor)
+    client.force_login(personas.supervisor)
     response = client.post(end_url(share))
     assert response.status_code == 302
     assert messages_of(response) == ["Le partage avec MDS Sud est arrêté : il ne donne plus accès au dossier."]
-    assert not sees(world.other, world.file)
+    assert not sees(personas.other, personas.file)
 
 
-def test_ending_an_ended_share_changes_nothing(client, world, share):
-    services.share_end(actor=world.referent, share=share)
+def test_ending_an_ended_share_changes_nothing(client, personas, share):
+    services.share_end(actor=personas.referent, share=share)
     share.refresh_from_db()
     ended_at = share.ended_at
-    client.force_login(world.referent)
+    client.force_login(personas.referent)
     response = client.post(end_url(share))
     assert response.status_code == 302
     assert messages_of(response) == ["Ce partage était déjà terminé."]
@@ -360,37 +352,37 @@ def test_ending_an_ended_share_changes_nothing(client, world, share):
     assert share.ended_at == ended_at
 
 
-def test_ending_a_share_is_post_only(client, world, share):
-    client.force_login(world.referent)
+def test_ending_a_share_is_post_only(client, personas, share):
+    client.force_login(personas.referent)
     assert client.get(end_url(share)).status_code == 405
-    assert sees(world.other, world.file)
+    assert sees(personas.other, personas.file)
 
 
-def test_someone_who_does_not_see_the_file_cannot_end_its_shares(client, world, share):
-    client.force_login(world.colleague)
+def test_someone_who_does_not_see_the_file_cannot_end_its_shares(client, personas, share):
+    client.force_login(personas.colleague)
     assert client.post(end_url(share)).status_code == 404
-    assert sees(world.other, world.file)
+    assert sees(personas.other, personas.file)
 
 
-def test_a_share_of_another_file_is_a_404(client, world, share):
+def test_a_share_of_another_file_is_a_404(client, personas, share):
     # The referent of the other file names their own file with a share that belongs to another one.
-    client.force_login(world.other)
-    assert client.post(end_url(share, beneficiary=world.other_file)).status_code == 404
-    unknown = reverse("casework:share_end", args=[world.file.public_id, uuid.uuid4()])
-    client.force_login(world.referent)
+    client.force_login(personas.other)
+    assert client.post(end_url(share, beneficiary=personas.other_file)).status_code == 404
+    unknown = reverse("casework:share_end", args=[personas.file.public_id, uuid.uuid4()])
+    client.force_login(personas.referent)
     assert client.post(unknown).status_code == 404
     share.refresh_from_db()
     assert share.ended_at is None
 
 
-def test_the_recipient_of_a_share_may_not_end_it(client, world, share):
-    client.force_login(world.other)
+def test_the_recipient_of_a_share_may_not_end_it(client, personas, share):
+    client.force_login(personas.other)
     assert client.post(end_url(share)).status_code == 403
     share.refresh_from_db()
     assert share.ended_at is None
 
 
-def test_anonymous_visitor_cannot_end_a_share(client, world, share):
+def test_anonymous_visitor_cannot_end_a_share(client, personas, share):
     response = client.post(end_url(share))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
