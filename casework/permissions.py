@@ -38,6 +38,7 @@ from casework.models import (
     Appointment,
     Beneficiary,
     BeneficiaryGroupObjectPermission,
+    BeneficiaryQuerySet,
     BeneficiaryUserObjectPermission,
     Contract,
     Cover,
@@ -203,7 +204,7 @@ def active_covers(*, on: datetime.date | None = None) -> QuerySet[Cover]:
 
 
 def get_beneficiary_or_404(
-    user: User, public_id: uuid.UUID | str, *, files: QuerySet[Beneficiary] | None = None
+    user: User, public_id: uuid.UUID | str, *, files: BeneficiaryQuerySet | None = None
 ) -> Beneficiary:
     """The file with this public id if the user may read it; 404 otherwise, whether it exists or not. Its
     referent, structure and end-of-support reason come with it (the pages about a file show them), or
