@@ -171,6 +171,11 @@ def cover_create(
         errors["ends_on"] = "La fin de l'intérim ne peut pas précéder son début."
     elif ends_on < today:
         errors["ends_on"] = "Cette date est passée : un intérim se termine aujourd'hui ou plus tard."
+    elif (ends_on - starts_on).days + 1 > settings.COVER_MAX_DAYS:
+        errors["ends_on"] = (
+            f"Un intérim dure au plus {settings.COVER_MAX_DAYS} jours : au-delà, désignez un·e nouveau·elle "
+            "référent·e (réaffectation des dossiers)."
+        )
     if errors:
         raise ValidationError(errors)
     overlapping = Cover.objects.filter(

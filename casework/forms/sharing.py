@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Department, Membership, Role, Structure, User
 from casework.forms.pickers import PickerFormMixin, SearchPicker
 from casework.models import allocataire_validator
+from casework.services import emergency_reason_check
 
 REASON_MAX_LENGTH = 1000
 # Who a file may be shared with, as a person: people who follow files.
@@ -267,3 +268,11 @@ class EmergencyAccessForm(BootstrapForm):
         if day > timezone.localdate():
             raise ValidationError("La date de naissance ne peut pas être dans le futur.")
         return day
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"]
+        try:
+            emergency_reason_check(reason)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["reason"]) from None
+        return reason

@@ -139,6 +139,18 @@ class NoMatchingFile(Exception):
 
 
 @transaction.atomic
+def emergency_reason_check(reason: str) -> None:
+    """The reason of an emergency access says why in words: at least EMERGENCY_REASON_MIN_LENGTH
+    characters (a letter or "urgent" says nothing to the file's supervisors, who read it)."""
+    if len(reason.strip()) < settings.EMERGENCY_REASON_MIN_LENGTH:
+        raise ValidationError(
+            {
+                "reason": f"Expliquez le motif en une phrase (au moins {settings.EMERGENCY_REASON_MIN_LENGTH} "
+                "caractères) : il est lu par les responsables du dossier."
+            }
+        )
+
+
 def emergency_access_open(
     *, actor: User, allocataire_number: str, birth_date: datetime.date, reason: str
 ) -> tuple[Beneficiary, EmergencyAccess | None]:
@@ -149,8 +161,9 @@ def emergency_access_open(
     matches or the actor may not ask, so that the answer tells nothing about which files exist.
     """
     memberships = [m for m in actor.active_memberships if m.role == Role.REFERENT]
-    if not memberships or not reason.strip():
+    if not memberships:
         raise NoMatchingFile
+    emergency_reason_check(reason)  # before any lookup: it tells nothing about which files exist
     matches = list(
         Beneficiary.objects.filter(
             allocataire_number=allocataire_number.strip().lstrip("0") or "0", birth_date=birth_date

@@ -35,6 +35,24 @@ class ConcurrentEdit(Exception):
         self.current = current
 
 
+def lifetime_errors(beneficiary: Beneficiary, **days: datetime.date | None) -> dict[str, str]:
+    """{field: message} for each date of the pathway given that falls before the person's birth (a typo
+    such as 01/01/1890, or the birth date typed in the place of the event's)."""
+    return {
+        field: f"Cette date ({day:%d/%m/%Y}) est antérieure à la naissance de la personne "
+        f"({beneficiary.birth_date:%d/%m/%Y}) : vérifiez-la."
+        for field, day in days.items()
+        if day is not None and day < beneficiary.birth_date
+    }
+
+
+def check_in_lifetime(beneficiary: Beneficiary, day: datetime.date, field: str) -> None:
+    """`lifetime_errors` for one date, raised as a ValidationError at its field. The services check it,
+    so that forms, imports and any other caller get the same French message."""
+    if errors := lifetime_errors(beneficiary, **{field: day}):
+        raise ValidationError(errors)
+
+
 def lock_beneficiary(beneficiary: Beneficiary) -> Beneficiary:
     return Beneficiary.objects.select_for_update(of=("self",)).get(pk=beneficiary.pk)
 

@@ -51,6 +51,7 @@ from casework.permissions import (
 from casework.services.common import (
     ConcurrentEdit,
     beneficiary_touch,
+    check_in_lifetime,
     entry_correct,
     lock_beneficiary,
     revision_record,
@@ -256,6 +257,7 @@ def step_log(
     beneficiary = lock_beneficiary(beneficiary)
     check_can_change(actor, beneficiary, CANNOT_LOG)
     step_check(date=date, status=status)
+    check_in_lifetime(beneficiary, date, "date")
     step = Step(
         beneficiary=beneficiary,
         kind=kind,
@@ -315,6 +317,7 @@ def step_correct(
     check_can_change(actor, beneficiary, CANNOT_LOG)
     check_can_correct(actor, step)
     step_check(date=date, status=status)
+    check_in_lifetime(beneficiary, date, "date")
     changes = {"kind": kind, "date": date, "status": status, "outcome": outcome.strip()}
     return entry_correct(
         actor=actor, entry=step, beneficiary=beneficiary, changes=changes, expected_version=expected_version
@@ -389,6 +392,7 @@ def appointment_correct(
     check_can_change(actor, beneficiary, CANNOT_LOG)
     check_can_correct(actor, appointment)
     appointment_reschedule_check(appointment=appointment, scheduled_at=scheduled_at)
+    check_in_lifetime(beneficiary, timezone.localdate(scheduled_at), "scheduled_at")
     changes = {
         "scheduled_at": scheduled_at,
         "location": location.strip(),

@@ -14,10 +14,12 @@ Who may write:
   Département; a supervisor records it, a referent proposes it through a reorientation request.
 """
 
+import calendar
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -45,6 +47,8 @@ from casework.services.common import (
     beneficiary_refresh_contract_end,
     beneficiary_refresh_orientation,
     beneficiary_touch,
+    check_in_lifetime,
+    lifetime_errors,
     lock_beneficiary,
     save_versioned,
 )
@@ -122,6 +126,11 @@ def _contract_errors(
         )
     if end_date <= start_date:
         errors["end_date"] = "La fin du contrat doit être postérieure à son début."
+    elif end_date > _months_after(start_date, settings.CONTRACT_MAX_MONTHS):
+        errors["end_date"] = (
+            f"Un contrat dure au plus {settings.CONTRACT_MAX_MONTHS} mois : vérifiez l'année de fin, ou "
+            "signez-en un nouveau à son terme (renouvellement)."
+        )
     if not objectives.strip():
         errors["objectives"] = "Indiquez les objectifs du contrat."
     if weekly_hours is not None and not MIN_WEEKLY_HOURS <= weekly_hours <= MAX_WEEKLY_HOURS:
@@ -130,6 +139,36 @@ def _contract_errors(
         )
     errors.update(_signature_errors(signed_on=signed_on, end_date=end_date, beneficiary_agreed=beneficiary_agreed))
     return errors
+
+
+def _months_after(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` later (the month's last day when it is shorter)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _overlap_errors(beneficiary: Beneficiary, *, kind: str, start_date: datetime.date, end_date: datetime.date):
+    """A new contract does not overlap a signed, non-withdrawn contract of the same kind: the next
+    contract is a renewal (contract_renew), which says which one it follows."""
+    signed = (
+        Contract.objects.filter(
+            beneficiary=beneficiary,
+            kind=kind,
+            status=Contract.Status.SIGNED,
+            withdrawn_at__isnull=True,
+            start_date__lte=end_date,
+            end_date__gte=start_date,
+        )
+        .order_by("start_date")
+        .first()
+    )
+    if signed is None:
+        return {}
+    return {
+        "start_date": f"Ces dates chevauchent le contrat signé du {signed.start_date:%d/%m/%Y} au "
+        f"{signed.end_date:%d/%m/%Y} : pour lui donner une suite, renouvelez-le depuis le dossier."
+    }
 
 
 def _signature_errors(
@@ -171,17 +210,19 @@ def contract_create(
     week unless another number (1 to 60) is given."""
     beneficiary = lock_beneficiary(beneficiary)
     check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
-    _raise(
-        _contract_errors(
-            kind=kind,
-            start_date=start_date,
-            end_date=end_date,
-            objectives=objectives,
-            weekly_hours=weekly_hours,
-            signed_on=signed_on,
-            beneficiary_agreed=beneficiary_agreed,
-        )
+    errors = _contract_errors(
+        kind=kind,
+        start_date=start_date,
+        end_date=end_date,
+        objectives=objectives,
+        weekly_hours=weekly_hours,
+        signed_on=signed_on,
+        beneficiary_agreed=beneficiary_agreed,
     )
+    errors = lifetime_errors(beneficiary, start_date=start_date) | errors
+    if not errors:
+        errors = _overlap_errors(beneficiary, kind=kind, start_date=start_date, end_date=end_date)
+    _raise(errors)
     contract = Contract(
         beneficiary=beneficiary,
         kind=kind,
@@ -358,6 +399,8 @@ def orientation_decide(
         errors["decided_on"] = (
             f"La décision ne peut pas précéder celle de l'orientation en vigueur ({current.decided_on:%d/%m/%Y})."
         )
+    else:
+        errors |= lifetime_errors(beneficiary, decided_on=decided_on)
     _raise(errors)
     if current is not None and (current.track, current.organisme_referent_id) == (track, organisme_referent.pk):
         raise ValidationError("C'est déjà l'orientation en vigueur : choisissez un autre parcours ou organisme.")
@@ -613,6 +656,7 @@ def diagnostic_create(
     check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     if carried_out_on > _today():
         raise ValidationError({"carried_out_on": "La date du diagnostic ne peut pas être dans le futur."})
+    check_in_lifetime(beneficiary, carried_out_on, "carried_out_on")
     kinds = [barrier.kind for barrier in barriers]
     if len(set(kinds)) != len(kinds):
         raise ValidationError({"barriers": "Un même frein ne figure qu'une fois dans un diagnostic."})
@@ -697,6 +741,8 @@ def support_end(
             f"La fin de l'accompagnement ne peut pas précéder l'entrée dans le RSA "
             f"({beneficiary.rsa_entry_date:%d/%m/%Y})."
         )
+    else:
+        errors |= lifetime_errors(beneficiary, ended_on=ended_on)
     _raise(errors)
     beneficiary.is_active = False
     beneficiary.support_ended_on = ended_on

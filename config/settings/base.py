@@ -203,6 +203,12 @@ IPWARE_STRICT = False
 # django-guardian: object permissions go through casework.permissions only (docs/permissions.md).
 # An emergency access (accès exceptionnel) to a file lasts this many hours.
 EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 24, minimum=1)
+# Plausibility bounds (issue 27): what a Département may widen or narrow, never code. The reason of an
+# emergency access says why in words (not "x"); a cover lasts a leave, not years; a contract runs for
+# months, not for the whole of a person's RSA.
+EMERGENCY_REASON_MIN_LENGTH = env_int("EMERGENCY_REASON_MIN_LENGTH", 15, minimum=1)
+COVER_MAX_DAYS = env_int("COVER_MAX_DAYS", 183, minimum=1)
+CONTRACT_MAX_MONTHS = env_int("CONTRACT_MAX_MONTHS", 24, minimum=1)
 # A note or a step can be corrected by its author for this many hours after writing it; after that it
 # is immutable and can only be withdrawn with a reason (casework.services.common).
 ENTRY_CORRECTION_HOURS = env_int("ENTRY_CORRECTION_HOURS", 48, minimum=0)

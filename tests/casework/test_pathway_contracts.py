@@ -449,7 +449,7 @@ def test_sign_form_errors_are_at_the_field(client, personas):
 
 
 def test_the_file_page_offers_to_sign_drafts_and_renew_signed_contracts_not_yet_renewed(client, personas, signed):
-    draft = create(personas)
+    draft = create(personas, start_date=days(11), end_date=days(190))  # after the signed one: no overlap
     renewed = ContractFactory(beneficiary=personas.file, start_date=days(-400), end_date=days(-200))
     ContractFactory(beneficiary=personas.file, start_date=days(-199), end_date=days(-20), renews=renewed)
     client.force_login(personas.referent)

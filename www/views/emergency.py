@@ -7,6 +7,7 @@ several files match: the page tells nothing about which files exist.
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -29,6 +30,8 @@ def emergency_access(request):
         if form.is_valid():
             try:
                 beneficiary, access = emergency_access_open(actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
             except NoMatchingFile:
                 form.add_error(None, NO_MATCHING_FILE)
                 audit_annotate(request, reason=form.cleaned_data["reason"], details={"opened": False})
