@@ -35,6 +35,11 @@ class ConcurrentEdit(Exception):
         self.current = current
 
 
+# How far ahead a step, an appointment or a contract's start may be dated (a typo in the year is the usual
+# mistake).
+MAX_DAYS_AHEAD = 365
+
+
 def lifetime_errors(beneficiary: Beneficiary, **days: datetime.date | None) -> dict[str, str]:
     """{field: message} for each date of the pathway given that falls before the person's birth (a typo
     such as 01/01/1890, or the birth date typed in the place of the event's)."""

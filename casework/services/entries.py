@@ -49,6 +49,7 @@ from casework.permissions import (
     visible_notes,
 )
 from casework.services.common import (
+    MAX_DAYS_AHEAD,
     ConcurrentEdit,
     beneficiary_touch,
     check_in_lifetime,
@@ -57,9 +58,6 @@ from casework.services.common import (
     revision_record,
     save_versioned,
 )
-
-# How far ahead a step or an appointment may be dated (a typo in the year is the usual mistake).
-MAX_DAYS_AHEAD = 365
 
 # A status change keeps the previous version as a correction does, as its own kind of revision;
 # the reason says what changed ("Statut : Prévue → Réalisée").

@@ -43,6 +43,7 @@ from casework.permissions import (
     check_may_decide_orientation,
 )
 from casework.services.common import (
+    MAX_DAYS_AHEAD,
     ConcurrentEdit,
     beneficiary_refresh_contract_end,
     beneficiary_refresh_orientation,
@@ -124,6 +125,8 @@ def _contract_errors(
             "Le contrat d'engagement concerne les contrats qui commencent à partir du 1er janvier 2025 : "
             "avant cette date, choisissez un CER ou un PPAE."
         )
+    if start_date > _today() + datetime.timedelta(days=MAX_DAYS_AHEAD):
+        errors["start_date"] = "Un contrat ne peut pas commencer plus d'un an après aujourd'hui : vérifiez l'année."
     if end_date <= start_date:
         errors["end_date"] = "La fin du contrat doit être postérieure à son début."
     elif end_date > _months_after(start_date, settings.CONTRACT_MAX_MONTHS):

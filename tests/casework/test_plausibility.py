@@ -129,6 +129,12 @@ def test_a_contract_lasts_at_most_the_setting_in_months(personas, settings):
     assert create(personas, start_date=start, end_date=datetime.date(2027, 1, 31)).end_date.year == 2027
 
 
+def test_a_contract_starting_more_than_a_year_ahead_is_refused(personas):
+    with pytest.raises(ValidationError) as excinfo:
+        create(personas, start_date=days(400), end_date=days(500))
+    assert "plus d'un an après aujourd'hui" in message_at(excinfo, "start_date")
+
+
 def test_a_five_year_contract_is_refused_with_the_default_bound(personas):
     with pytest.raises(ValidationError) as excinfo:
         create(personas, end_date=days(5 * 365))
