@@ -208,9 +208,11 @@ def contract_create(
     signed_on: datetime.date | None = None,
     beneficiary_agreed: bool = False,
 ) -> Contract:
-    """Draft a contract (no signature date) or record a signed one. Several contracts may coexist on a
-    file (a CER and a professional-track contract). A contrat d'engagement counts 15 hours of activity a
-    week unless another number (1 to 60) is given."""
+    """Draft a contract (no signature date) or record a signed one. Contracts of different kinds may
+    coexist on a file; one may not overlap a signed contract of its kind (its next one is a renewal,
+    `contract_renew`), start before the person's birth or more than a year ahead, nor last more than
+    CONTRACT_MAX_MONTHS. A contrat d'engagement counts 15 hours of activity a week unless another number
+    (1 to 60) is given."""
     beneficiary = lock_beneficiary(beneficiary)
     check_can_change(actor, beneficiary, CANNOT_CHANGE_PATHWAY)
     errors = _contract_errors(
