@@ -7,6 +7,9 @@ The rules:
   they differ; a blank cell or date says nothing and leaves the value as it is (a phone a referent
   typed is not erased by a file that has none). The pathway, the notes and the referent are never
   touched: they are not in IMPORTED_FIELDS and no write here names them;
+- the free-text identity values (names, address, commune, the household's names) differ only when
+  their meaning does: they are compared through `identity_key` (no case, accents, ligatures, dashes,
+  apostrophes or extra spaces). "LECOMTE" for "Lecomte" keeps the stored value and records nothing;
 - a status change to *clos* ends the support of an ongoing file (is_active False, the status date, the
   reason "Sortie du RSA"): nothing is deleted;
 - the household is replaced only when the row describes it, and only when it differs;
@@ -20,6 +23,7 @@ one INSERT of changes and one of refused rows. The caller runs each batch in its
 """
 
 import datetime
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -41,6 +45,11 @@ CLOSING_FIELDS = ("is_active", "support_ended_on", "support_end_reason", "suppor
 # Loaded for each existing file of a batch: what the comparison and the closing read, nothing else.
 LOADED_FIELDS = ("pk", "organism", "allocataire_number", "version", *CLOSING_FIELDS, *IMPORTED_FIELDS)
 REQUIRED_TEXT = ("first_name", "last_name")
+# Free-text identity values compared by meaning, not by form (identity_key).
+IDENTITY_TEXT_FIELDS = frozenset({*NAME_FIELDS, "address_line", "commune"})
+# Ligatures NFKD leaves whole, and the marks that separate words as a space would.
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
+_WORD_SEPARATORS = str.maketrans({"-": " ", "‐": " ", "‑": " ", "–": " ", "'": " ", "’": " ", "‘": " "})
 _MODEL_FIELDS = {name: Beneficiary._meta.get_field(name) for name in IMPORTED_FIELDS}
 
 
@@ -104,8 +113,28 @@ def as_text(value) -> str:
     return str(value)
 
 
+def identity_key(value: str) -> str:
+    """A free-text identity value by its meaning: no case, accents or ligatures, dashes and apostrophes
+    as spaces, spaces collapsed. "LECOMTE" and "Lecomte", "VILLENEUVE D ASCQ" and "Villeneuve-d'Ascq",
+    "Hélène" and "HELENE" give one key; "Le Comte" and "Lecomte" do not (a space between words is kept)."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold().translate(_LIGATURES))
+    text = "".join(char for char in decomposed if not unicodedata.combining(char)).translate(_WORD_SEPARATORS)
+    return " ".join(text.split())
+
+
 def _member_key(member) -> tuple:
     return (member.relationship, member.first_name, member.last_name, member.birth_date, bool(member.is_dependent))
+
+
+def _member_identity(member) -> tuple:
+    """What a household member is, compared by meaning (names through identity_key)."""
+    return (
+        member.relationship,
+        identity_key(member.first_name),
+        identity_key(member.last_name),
+        member.birth_date,
+        bool(member.is_dependent),
+    )
 
 
 def household_text(members) -> str:
@@ -192,14 +221,16 @@ def _households(beneficiary_ids: list[int]) -> dict[int, list[HouseholdMember]]:
 
 
 def _differences(current: Beneficiary, record: ImportRecord) -> list[tuple[str, object, object]]:
-    """(field, old, new) for each imported field the record changes; a blank value changes nothing."""
+    """(field, old, new) for each imported field the record changes; a blank value changes nothing, nor
+    does a free-text identity value that only differs in form (the stored value is kept)."""
     changes = []
     for name, new in record.values().items():
         if new is None or new == "":
             continue
         old = getattr(current, name)
-        if old != new:
-            changes.append((name, old, new))
+        if old == new or (name in IDENTITY_TEXT_FIELDS and identity_key(old or "") == identity_key(new)):
+            continue
+        changes.append((name, old, new))
     return changes
 
 
@@ -326,7 +357,9 @@ def process_batch(rows: list[RowResult], *, context: ApplyContext) -> BatchCount
         household = None
         if record.household is not None:
             before = households[current.pk]
-            if sorted(map(_member_key, before), key=str) != sorted(map(_member_key, record.household), key=str):
+            if sorted(map(_member_identity, before), key=str) != sorted(
+                map(_member_identity, record.household), key=str
+            ):
                 household = before
         if not differences and not closing and household is None:
             counts.unchanged += 1
