@@ -89,6 +89,7 @@ class BatchCounts:
     closed: int = 0
     unchanged: int = 0
     refused: int = 0
+    warned: int = 0
     fields: Counter = field(default_factory=Counter)
 
     def __iadd__(self, other: "BatchCounts") -> "BatchCounts":
@@ -98,6 +99,7 @@ class BatchCounts:
         self.closed += other.closed
         self.unchanged += other.unchanged
         self.refused += other.refused
+        self.warned += other.warned
         self.fields.update(other.fields)
         return self
 
@@ -278,7 +280,9 @@ def _members(beneficiary: Beneficiary, members: tuple[ImportedHouseholdMember, .
 
 
 def _split(rows: list[RowResult], context: ApplyContext, counts: BatchCounts):
-    """The valid records of the batch, and the refused rows as ImportRowError objects."""
+    """The valid records of the batch, and the report's entries as ImportRowError objects: the refused
+    rows, and the warnings of the rows imported (a refused row's warnings are left out: its errors are
+    what to fix first)."""
     records: list[ImportRecord] = []
     errors: list[ImportRowError] = []
     seen: set[tuple[str, str]] = set()
@@ -299,20 +303,27 @@ def _split(rows: list[RowResult], context: ApplyContext, counts: BatchCounts):
             problems = [RowError(row.line, "", "Ligne illisible.")]
         if problems:
             counts.refused += 1
-            errors.extend(
-                ImportRowError(
-                    beneficiary_import=context.beneficiary_import,
-                    line=problem.line,
-                    column=problem.column[:200],
-                    message=problem.message[:500],
-                    value=problem.value[:500],
-                )
-                for problem in problems
-            )
+            errors.extend(_report(context, problem, ImportRowError.Level.REFUSED) for problem in problems)
         else:
             seen.add(row.record.key)
             records.append(row.record)
+            if row.record.warnings:
+                counts.warned += 1
+                errors.extend(
+                    _report(context, warning, ImportRowError.Level.WARNING) for warning in row.record.warnings
+                )
     return records, errors
+
+
+def _report(context: ApplyContext, problem: RowError, level: str) -> ImportRowError:
+    return ImportRowError(
+        beneficiary_import=context.beneficiary_import,
+        line=problem.line,
+        level=level,
+        column=problem.column[:200],
+        message=problem.message[:500],
+        value=problem.value[:500],
+    )
 
 
 def process_batch(rows: list[RowResult], *, context: ApplyContext) -> BatchCounts:

@@ -49,6 +49,7 @@ class _Row:
         self.line = line
         self.cells = cells
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []
 
     def column(self, name: str) -> str:
         cell = self.cells.get(name)
@@ -64,6 +65,13 @@ class _Row:
     def error(self, name: str, message: str, value: object = None) -> None:
         shown = as_text(value if value is not None else self.raw(name))
         self.errors.append(
+            RowError(line=self.line, column=self.column(name), message=message, value=shown[:MAX_VALUE_SHOWN])
+        )
+
+    def warning(self, name: str, message: str) -> None:
+        """The row is imported; this value is not, or is to check (shown in the import's report)."""
+        shown = as_text(self.raw(name))
+        self.warnings.append(
             RowError(line=self.line, column=self.column(name), message=message, value=shown[:MAX_VALUE_SHOWN])
         )
 
@@ -420,16 +428,22 @@ def validate_row(
     if phone_text:
         phone = normalise_phone(phone_text) or ""
         if not phone:
-            row.error(
+            # Optional contact values: a bad one is dropped, the person is still imported.
+            row.warning(
                 "telephone",
-                f"« {row.column('telephone')} » : numéro de téléphone invalide (10 chiffres, ou +indicatif).",
+                f"« {row.column('telephone')} » : numéro de téléphone invalide (10 chiffres, ou +indicatif) ; "
+                f"il n'est pas importé, le reste de la ligne l'est.",
             )
 
     email = row.text("courriel")
     if email:
         email_ok = len(email) <= _field_length["email"] and _validator_message(_email_validator, email) is None
         if not email_ok:
-            row.error("courriel", f"« {row.column('courriel')} » : adresse électronique invalide.")
+            row.warning(
+                "courriel",
+                f"« {row.column('courriel')} » : adresse électronique invalide ; "
+                f"elle n'est pas importée, le reste de la ligne l'est.",
+            )
             email = ""
 
     status_text = row.text("statut_droits")
@@ -482,5 +496,6 @@ def validate_row(
         sdd=sdd,
         rsa_entry_date=entry_date,
         household=household,
+        warnings=tuple(row.warnings),
     )
     return record, ()

@@ -1,15 +1,20 @@
 """What a monthly file changes and what it only says differently (imports/apply.py identity_key), and
 the rows it accepts with a warning (docs/imports.md, "Warnings")."""
 
+import csv
+import io
+
 import pytest
 from django.urls import reverse
 
 from accounts.models import Role
+from casework.models import Beneficiary
 from imports.apply import identity_key
-from imports.models import ImportChange
+from imports.models import BeneficiaryImport, ImportChange, ImportRowError
+from imports.services import beneficiary_import_from_path, beneficiary_import_process
 from tests.accounts.factories import member
 from tests.casework.factories import BeneficiaryFactory, HouseholdMemberFactory
-from tests.imports.test_apply import intake, private_media, row_for, run, write_csv  # noqa: F401 (fixtures)
+from tests.imports.test_apply import intake, private_media, row, row_for, run, write_csv  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +112,88 @@ def test_the_timeline_shows_no_update_for_a_change_of_form_and_one_for_a_change_
     html = client.get(page).content.decode()
     assert "Mise à jour par l&#x27;import" in html and "Lecomte → MARTIN" in html
     assert "Hélène → HELENE" not in html
+
+
+# Warnings: an invalid optional contact value is dropped, the person is imported ---------------------
+
+
+def test_an_invalid_phone_or_email_creates_the_person_without_it_and_with_a_warning(tmp_path, intake):  # noqa: F811
+    rows = [
+        row("2700101", telephone="appeler le soir"),
+        row("2700102", courriel="lea.martin@"),
+        row("2700103", telephone="06 12 34", date_naissance="31/02/1990"),  # refused for its birth date
+    ]
+
+    done = run(write_csv(tmp_path / "juin.csv", rows))
+
+    assert (done.created_count, done.refused_count, done.warning_count) == (2, 1, 2)
+    phone_less = Beneficiary.objects.get(allocataire_number="2700101")
+    mail_less = Beneficiary.objects.get(allocataire_number="2700102")
+    assert (phone_less.phone, phone_less.email, mail_less.phone, mail_less.email) == ("", "", "0601020304", "")
+    report = ImportRowError.objects.filter(beneficiary_import=done).order_by("line")
+    assert [(entry.line, entry.level, entry.column) for entry in report] == [
+        (2, "warning", "telephone"),
+        (3, "warning", "courriel"),
+        (4, "refused", "date_naissance"),
+    ]
+    assert "numéro de téléphone invalide" in report[0].message and report[0].value == "appeler le soir"
+
+
+def test_an_invalid_phone_updates_the_rest_of_a_known_file_and_keeps_the_phone_on_file(tmp_path, intake):  # noqa: F811
+    file = identity_file()
+    file.phone = "0611111111"
+    file.save()
+
+    done = run(write_csv(tmp_path / "juin.csv", [row_for(file, adresse="8 rue Nationale", telephone="06 12")]))
+    again = run(write_csv(tmp_path / "juin.csv", [row_for(file, adresse="8 rue Nationale", telephone="06 12")]))
+
+    file.refresh_from_db()
+    assert (done.updated_count, done.warning_count, done.field_counts) == (1, 1, {"address_line": 1})
+    assert (file.address_line, file.phone) == ("8 rue Nationale", "0611111111")
+    # The same file again changes nothing, and warns again (the report is the file's).
+    assert (again.updated_count, again.unchanged_count, again.warning_count) == (0, 1, 1)
+
+
+def test_a_dry_run_reports_the_warnings_it_would_give(tmp_path, intake):  # noqa: F811
+    checked = run(write_csv(tmp_path / "juin.csv", [row("2700201", courriel="pas-une-adresse")]), dry_run=True)
+
+    assert (checked.created_count, checked.warning_count, checked.refused_count) == (1, 1, 0)
+    assert not Beneficiary.objects.exists()
+    assert ImportRowError.objects.get(beneficiary_import=checked).level == "warning"
+
+
+def warned_import(tmp_path, uploader):
+    created = beneficiary_import_from_path(
+        path=write_csv(tmp_path / "juin.csv", [row("2700301", telephone="appeler le soir"), row("27AB")]),
+        dry_run=True,
+    )
+    BeneficiaryImport.objects.filter(pk=created.pk).update(uploaded_by=uploader)
+    return beneficiary_import_process(import_id=created.pk)
+
+
+def test_the_imports_page_shows_its_warnings_to_its_uploader_and_in_its_report(client, tmp_path, intake):  # noqa: F811
+    uploader = member(Role.DEPARTMENT_ADMIN, structure=intake)
+    warned = warned_import(tmp_path, uploader)
+    client.force_login(uploader)
+
+    html = client.get(reverse("imports:detail", args=[warned.public_id])).content.decode()
+    report = client.get(reverse("imports:errors_export", args=[warned.public_id]))
+
+    assert "Lignes refusées (1) et avertissements (1 ligne)" in html
+    assert "Importée, avec avertissement" in html and "numéro de téléphone invalide" in html
+    assert "appeler le soir" in html
+    lines = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode().lstrip("\ufeff")), delimiter=";"))
+    assert ["2", "Ligne importée, avec avertissement", "telephone"] == lines[1][:3]
+    assert lines[2][:2] == ["3", "Ligne refusée"]
+
+
+@pytest.mark.parametrize("role", [Role.REFERENT, Role.SUPERVISOR, Role.AUDITOR])
+def test_the_warnings_are_not_shown_to_someone_who_may_not_see_the_import(client, tmp_path, intake, role):  # noqa: F811
+    warned = warned_import(tmp_path, member(Role.DEPARTMENT_ADMIN, structure=intake))
+    client.force_login(member(role, structure=intake))
+
+    page = client.get(reverse("imports:detail", args=[warned.public_id]))
+    report = client.get(reverse("imports:errors_export", args=[warned.public_id]))
+
+    assert (page.status_code, report.status_code) == (403, 403)
+    assert "appeler le soir" not in page.content.decode()
