@@ -11,6 +11,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils import timezone
@@ -179,6 +180,18 @@ def _date(row: _Row, name: str, *, required: bool, earliest: datetime.date, late
         row.error(name, f"« {row.column(name)} » : la date {value:%d/%m/%Y} est antérieure au {earliest:%d/%m/%Y}.")
         return None
     return value
+
+
+def _in_departement(postcode: str) -> bool:
+    """Whether a postcode begins like the Département's (PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES; none
+    configured: every postcode is)."""
+    prefixes = tuple(settings.PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES)
+    return not prefixes or postcode.startswith(prefixes)
+
+
+def _prefixes_text() -> str:
+    prefixes = list(settings.PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES)
+    return ", ".join(prefixes[:-1]) + " ou " + prefixes[-1] if len(prefixes) > 1 else prefixes[0]
 
 
 def _validator_message(validator, value: str) -> str | None:
@@ -413,6 +426,13 @@ def validate_row(
         if message:
             row.error("code_postal", f"« {row.column('code_postal')} » : {message}")
             postcode = ""
+        elif not _in_departement(postcode):
+            # A person who moved away, or a typing error: imported as the file says, to be checked.
+            row.warning(
+                "code_postal",
+                f"« {row.column('code_postal')} » : ce code postal n'est pas dans le Département "
+                f"(codes commençant par {_prefixes_text()}) ; la ligne est importée, vérifiez l'adresse.",
+            )
 
     insee_code = row.text("code_insee").replace(" ", "").upper()
     if len(insee_code) == 4 and insee_code.isascii() and insee_code.isdigit():

@@ -14,6 +14,7 @@ from imports.models import BeneficiaryImport, ImportChange, ImportRowError
 from imports.services import beneficiary_import_from_path, beneficiary_import_process
 from tests.accounts.factories import member
 from tests.casework.factories import BeneficiaryFactory, HouseholdMemberFactory
+from tests.imports.helpers import one_row
 from tests.imports.test_apply import intake, private_media, row, row_for, run, write_csv  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +198,45 @@ def test_the_warnings_are_not_shown_to_someone_who_may_not_see_the_import(client
 
     assert (page.status_code, report.status_code) == (403, 403)
     assert "appeler le soir" not in page.content.decode()
+
+
+# Warnings: a postcode outside the Département -------------------------------------------------------
+
+
+def test_a_postcode_outside_the_departement_is_imported_with_a_warning(tmp_path, settings):
+    settings.PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES = ["59"]
+
+    outside = one_row(tmp_path, {}, extra_columns={"code_postal": "62300"})
+    inside = one_row(tmp_path, {}, extra_columns={"code_postal": "59100"})
+
+    assert outside.is_valid and outside.record.postcode == "62300"
+    (warning,) = outside.record.warnings
+    assert (warning.line, warning.column, warning.value) == (2, "code_postal", "62300")
+    assert "n'est pas dans le Département (codes commençant par 59)" in warning.message
+    assert inside.is_valid and inside.record.warnings == ()
+
+
+def test_the_departements_prefixes_are_a_setting(tmp_path, settings):
+    settings.PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES = ["974", "976"]
+    (warning,) = one_row(tmp_path, {}, extra_columns={"code_postal": "97100"}).record.warnings
+    assert "codes commençant par 974 ou 976" in warning.message
+    assert one_row(tmp_path, {}, extra_columns={"code_postal": "97600"}).record.warnings == ()
+
+    settings.PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES = []
+    assert one_row(tmp_path, {}, extra_columns={"code_postal": "75001"}).record.warnings == ()
+
+
+def test_a_file_with_a_postcode_outside_the_departement_is_created_and_the_report_says_so(
+    tmp_path,
+    intake,  # noqa: F811
+    settings,
+):
+    settings.PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES = ["59"]
+    rows = [row("2700401", code_postal="62300", commune="Lens"), row("2700402", code_postal="59100")]
+
+    done = run(write_csv(tmp_path / "juin.csv", rows))
+
+    assert (done.created_count, done.warning_count) == (2, 1)
+    assert Beneficiary.objects.get(allocataire_number="2700401").postcode == "62300"
+    warning = ImportRowError.objects.get(beneficiary_import=done)
+    assert (warning.line, warning.level, warning.column) == (2, "warning", "code_postal")
