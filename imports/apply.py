@@ -19,7 +19,8 @@ The rules:
 `process_batch` costs a fixed number of queries whatever the batch's size: one SELECT of the existing
 files by keys (locked for the batch), one of their households when rows describe one, then at most one
 bulk INSERT of new files, one bulk UPDATE of changed ones, one DELETE and one INSERT of household members,
-one INSERT of changes and one of refused rows. The caller runs each batch in its own transaction.
+one INSERT of changes and one of the row report (refused rows, warnings). The caller runs each batch in
+its own transaction.
 """
 
 import datetime
@@ -328,7 +329,8 @@ def _report(context: ApplyContext, problem: RowError, level: str) -> ImportRowEr
 
 def process_batch(rows: list[RowResult], *, context: ApplyContext) -> BatchCounts:
     """Apply (or, in a dry run, only count) one batch of rows. Run it inside a transaction: the files it
-    reads are locked until the caller commits. A dry run writes the refused rows and nothing else."""
+    reads are locked until the caller commits. A dry run writes the row report (refused rows, warnings)
+    and nothing else."""
     counts = BatchCounts(rows=len(rows))
     records, errors = _split(rows, context, counts)
     existing = _existing(records, lock=not context.dry_run) if records else {}
