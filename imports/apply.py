@@ -7,6 +7,9 @@ The rules:
   they differ; a blank cell or date says nothing and leaves the value as it is (a phone a referent
   typed is not erased by a file that has none). The pathway, the notes and the referent are never
   touched: they are not in IMPORTED_FIELDS and no write here names them;
+- the free-text identity values (names, address, commune, the household's names) differ only when
+  their meaning does: they are compared through `identity_key` (no case, accents, ligatures, dashes,
+  apostrophes or extra spaces). "LECOMTE" for "Lecomte" keeps the stored value and records nothing;
 - a status change to *clos* ends the support of an ongoing file (is_active False, the status date, the
   reason "Sortie du RSA"): nothing is deleted;
 - the household is replaced only when the row describes it, and only when it differs;
@@ -16,10 +19,12 @@ The rules:
 `process_batch` costs a fixed number of queries whatever the batch's size: one SELECT of the existing
 files by keys (locked for the batch), one of their households when rows describe one, then at most one
 bulk INSERT of new files, one bulk UPDATE of changed ones, one DELETE and one INSERT of household members,
-one INSERT of changes and one of refused rows. The caller runs each batch in its own transaction.
+one INSERT of changes and one of the row report (refused rows, warnings). The caller runs each batch in
+its own transaction.
 """
 
 import datetime
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -41,6 +46,11 @@ CLOSING_FIELDS = ("is_active", "support_ended_on", "support_end_reason", "suppor
 # Loaded for each existing file of a batch: what the comparison and the closing read, nothing else.
 LOADED_FIELDS = ("pk", "organism", "allocataire_number", "version", *CLOSING_FIELDS, *IMPORTED_FIELDS)
 REQUIRED_TEXT = ("first_name", "last_name")
+# Free-text identity values compared by meaning, not by form (identity_key).
+IDENTITY_TEXT_FIELDS = frozenset({*NAME_FIELDS, "address_line", "commune"})
+# Ligatures NFKD leaves whole, and the marks that separate words as a space would.
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
+_WORD_SEPARATORS = str.maketrans({"-": " ", "‐": " ", "‑": " ", "–": " ", "'": " ", "’": " ", "‘": " "})
 _MODEL_FIELDS = {name: Beneficiary._meta.get_field(name) for name in IMPORTED_FIELDS}
 
 
@@ -80,6 +90,7 @@ class BatchCounts:
     closed: int = 0
     unchanged: int = 0
     refused: int = 0
+    warned: int = 0
     fields: Counter = field(default_factory=Counter)
 
     def __iadd__(self, other: "BatchCounts") -> "BatchCounts":
@@ -89,6 +100,7 @@ class BatchCounts:
         self.closed += other.closed
         self.unchanged += other.unchanged
         self.refused += other.refused
+        self.warned += other.warned
         self.fields.update(other.fields)
         return self
 
@@ -104,8 +116,28 @@ def as_text(value) -> str:
     return str(value)
 
 
+def identity_key(value: str) -> str:
+    """A free-text identity value by its meaning: no case, accents or ligatures, dashes and apostrophes
+    as spaces, spaces collapsed. "LECOMTE" and "Lecomte", "VILLENEUVE D ASCQ" and "Villeneuve-d'Ascq",
+    "Hélène" and "HELENE" give one key; "Le Comte" and "Lecomte" do not (a space between words is kept)."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold().translate(_LIGATURES))
+    text = "".join(char for char in decomposed if not unicodedata.combining(char)).translate(_WORD_SEPARATORS)
+    return " ".join(text.split())
+
+
 def _member_key(member) -> tuple:
     return (member.relationship, member.first_name, member.last_name, member.birth_date, bool(member.is_dependent))
+
+
+def _member_identity(member) -> tuple:
+    """What a household member is, compared by meaning (names through identity_key)."""
+    return (
+        member.relationship,
+        identity_key(member.first_name),
+        identity_key(member.last_name),
+        member.birth_date,
+        bool(member.is_dependent),
+    )
 
 
 def household_text(members) -> str:
@@ -192,14 +224,16 @@ def _households(beneficiary_ids: list[int]) -> dict[int, list[HouseholdMember]]:
 
 
 def _differences(current: Beneficiary, record: ImportRecord) -> list[tuple[str, object, object]]:
-    """(field, old, new) for each imported field the record changes; a blank value changes nothing."""
+    """(field, old, new) for each imported field the record changes; a blank value changes nothing, nor
+    does a free-text identity value that only differs in form (the stored value is kept)."""
     changes = []
     for name, new in record.values().items():
         if new is None or new == "":
             continue
         old = getattr(current, name)
-        if old != new:
-            changes.append((name, old, new))
+        if old == new or (name in IDENTITY_TEXT_FIELDS and identity_key(old or "") == identity_key(new)):
+            continue
+        changes.append((name, old, new))
     return changes
 
 
@@ -247,7 +281,9 @@ def _members(beneficiary: Beneficiary, members: tuple[ImportedHouseholdMember, .
 
 
 def _split(rows: list[RowResult], context: ApplyContext, counts: BatchCounts):
-    """The valid records of the batch, and the refused rows as ImportRowError objects."""
+    """The valid records of the batch, and the report's entries as ImportRowError objects: the refused
+    rows, and the warnings of the rows imported (a refused row's warnings are left out: its errors are
+    what to fix first)."""
     records: list[ImportRecord] = []
     errors: list[ImportRowError] = []
     seen: set[tuple[str, str]] = set()
@@ -268,25 +304,33 @@ def _split(rows: list[RowResult], context: ApplyContext, counts: BatchCounts):
             problems = [RowError(row.line, "", "Ligne illisible.")]
         if problems:
             counts.refused += 1
-            errors.extend(
-                ImportRowError(
-                    beneficiary_import=context.beneficiary_import,
-                    line=problem.line,
-                    column=problem.column[:200],
-                    message=problem.message[:500],
-                    value=problem.value[:500],
-                )
-                for problem in problems
-            )
+            errors.extend(_report(context, problem, ImportRowError.Level.REFUSED) for problem in problems)
         else:
             seen.add(row.record.key)
             records.append(row.record)
+            if row.record.warnings:
+                counts.warned += 1
+                errors.extend(
+                    _report(context, warning, ImportRowError.Level.WARNING) for warning in row.record.warnings
+                )
     return records, errors
+
+
+def _report(context: ApplyContext, problem: RowError, level: str) -> ImportRowError:
+    return ImportRowError(
+        beneficiary_import=context.beneficiary_import,
+        line=problem.line,
+        level=level,
+        column=problem.column[:200],
+        message=problem.message[:500],
+        value=problem.value[:500],
+    )
 
 
 def process_batch(rows: list[RowResult], *, context: ApplyContext) -> BatchCounts:
     """Apply (or, in a dry run, only count) one batch of rows. Run it inside a transaction: the files it
-    reads are locked until the caller commits. A dry run writes the refused rows and nothing else."""
+    reads are locked until the caller commits. A dry run writes the row report (refused rows, warnings)
+    and nothing else."""
     counts = BatchCounts(rows=len(rows))
     records, errors = _split(rows, context, counts)
     existing = _existing(records, lock=not context.dry_run) if records else {}
@@ -326,7 +370,9 @@ def process_batch(rows: list[RowResult], *, context: ApplyContext) -> BatchCount
         household = None
         if record.household is not None:
             before = households[current.pk]
-            if sorted(map(_member_key, before), key=str) != sorted(map(_member_key, record.household), key=str):
+            if sorted(map(_member_identity, before), key=str) != sorted(
+                map(_member_identity, record.household), key=str
+            ):
                 household = before
         if not differences and not closing and household is None:
             counts.unchanged += 1

@@ -136,6 +136,8 @@ class BeneficiaryImport(models.Model):
     closed_count = models.PositiveIntegerField("accompagnements terminés", default=0)
     unchanged_count = models.PositiveIntegerField("dossiers inchangés", default=0)
     refused_count = models.PositiveIntegerField("lignes refusées", default=0)
+    # Rows imported without one of their values (an invalid phone...) or with a value to check.
+    warning_count = models.PositiveIntegerField("lignes avec avertissement", default=0)
     # {field name: files whose field changed (or would change, in a dry run)}.
     field_counts = models.JSONField("champs mis à jour", default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField("tentatives", default=0)
@@ -169,8 +171,16 @@ class BeneficiaryImport(models.Model):
         return f"{kind} du {timezone.localtime(self.uploaded_at):%d/%m/%Y %H:%M} ({self.original_name})"
 
 
+class ImportRowLevel(models.TextChoices):
+    REFUSED = "refused", "Ligne refusée"
+    WARNING = "warning", "Ligne importée, avec avertissement"
+
+
 class ImportRowError(models.Model):
-    """A row the import refused: its line in the file, the column, why (in French), the value read."""
+    """One entry of an import's row report: a row the import refused, or a warning on a row it imported
+    (a value dropped or to check). Its line in the file, the column, why (in French), the value read."""
+
+    Level = ImportRowLevel
 
     beneficiary_import = models.ForeignKey(
         BeneficiaryImport,
@@ -180,15 +190,19 @@ class ImportRowError(models.Model):
         related_name="row_errors",
     )
     line = models.PositiveIntegerField("ligne")
+    level = models.CharField("effet", max_length=10, choices=Level.choices, default=Level.REFUSED)
     column = models.CharField("colonne", max_length=200, blank=True)
     message = models.CharField("motif", max_length=500)
     value = models.CharField("valeur lue", max_length=500, blank=True)
 
     class Meta:
         db_table = "casework_importrowerror"
-        verbose_name = "ligne refusée"
-        verbose_name_plural = "lignes refusées"
+        verbose_name = "ligne signalée"
+        verbose_name_plural = "lignes signalées"
         ordering = ["beneficiary_import", "line", "pk"]
+        constraints = [
+            choices_check("level", ImportRowLevel, "import_row_level_valid", "Effet inconnu."),
+        ]
         indexes = [models.Index(fields=["beneficiary_import", "line"], name="import_error_line")]
 
     def __str__(self):

@@ -1,8 +1,8 @@
 """What an import row becomes once read and checked: the interface between reading and writing.
 
 Readers (CSV, .xlsx, the CAF/MSA XML flux) yield one `RowResult` per data row, in file order: either a
-valid `ImportRecord` or the row's errors (line number, column, French message). The writer
-(`imports.apply`) only ever sees valid records.
+valid `ImportRecord` (with its warnings, if any) or the row's errors (line number, column, French
+message). The writer (`imports.apply`) only ever sees valid records.
 """
 
 import datetime
@@ -67,6 +67,9 @@ class ImportRecord:
     sdd: bool = True
     rsa_entry_date: datetime.date | None = None
     household: tuple[ImportedHouseholdMember, ...] | None = None
+    # What the row says that was not imported, or that the department admin should check (an invalid
+    # phone dropped, a postcode outside the Département): reported with the row, which is imported.
+    warnings: tuple["RowError", ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:

@@ -344,10 +344,12 @@ def _claim(import_id: int) -> BeneficiaryImport | None:
                 "closed_count",
                 "unchanged_count",
                 "refused_count",
+                "warning_count",
                 "field_counts",
             ]
         )
-        # The refused rows are written again by this attempt, which reads the file from its start.
+        # The row report (refused rows, warnings) is written again by this attempt, which reads the file
+        # from its start.
         ImportRowError.objects.filter(beneficiary_import=found).delete()
     return found
 
@@ -360,6 +362,7 @@ def _reset_counts(beneficiary_import: BeneficiaryImport) -> None:
     beneficiary_import.closed_count = 0
     beneficiary_import.unchanged_count = 0
     beneficiary_import.refused_count = 0
+    beneficiary_import.warning_count = 0
     beneficiary_import.field_counts = {}
 
 
@@ -383,6 +386,7 @@ def _count_values(counts: BatchCounts) -> dict:
         "closed_count": counts.closed,
         "unchanged_count": counts.unchanged,
         "refused_count": counts.refused,
+        "warning_count": counts.warned,
         "field_counts": dict(sorted(counts.fields.items())),
     }
 

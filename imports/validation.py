@@ -11,6 +11,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils import timezone
@@ -49,6 +50,7 @@ class _Row:
         self.line = line
         self.cells = cells
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []
 
     def column(self, name: str) -> str:
         cell = self.cells.get(name)
@@ -64,6 +66,13 @@ class _Row:
     def error(self, name: str, message: str, value: object = None) -> None:
         shown = as_text(value if value is not None else self.raw(name))
         self.errors.append(
+            RowError(line=self.line, column=self.column(name), message=message, value=shown[:MAX_VALUE_SHOWN])
+        )
+
+    def warning(self, name: str, message: str) -> None:
+        """The row is imported; this value is not, or is to check (shown in the import's report)."""
+        shown = as_text(self.raw(name))
+        self.warnings.append(
             RowError(line=self.line, column=self.column(name), message=message, value=shown[:MAX_VALUE_SHOWN])
         )
 
@@ -171,6 +180,18 @@ def _date(row: _Row, name: str, *, required: bool, earliest: datetime.date, late
         row.error(name, f"« {row.column(name)} » : la date {value:%d/%m/%Y} est antérieure au {earliest:%d/%m/%Y}.")
         return None
     return value
+
+
+def _in_departement(postcode: str) -> bool:
+    """Whether a postcode begins like the Département's (PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES; none
+    configured: every postcode is)."""
+    prefixes = tuple(settings.PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES)
+    return not prefixes or postcode.startswith(prefixes)
+
+
+def _prefixes_text() -> str:
+    prefixes = list(settings.PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES)
+    return ", ".join(prefixes[:-1]) + " ou " + prefixes[-1] if len(prefixes) > 1 else prefixes[0]
 
 
 def _validator_message(validator, value: str) -> str | None:
@@ -405,6 +426,13 @@ def validate_row(
         if message:
             row.error("code_postal", f"« {row.column('code_postal')} » : {message}")
             postcode = ""
+        elif not _in_departement(postcode):
+            # A person who moved away, or a typing error: imported as the file says, to be checked.
+            row.warning(
+                "code_postal",
+                f"« {row.column('code_postal')} » : ce code postal n'est pas dans le Département "
+                f"(codes commençant par {_prefixes_text()}) ; la ligne est importée, vérifiez l'adresse.",
+            )
 
     insee_code = row.text("code_insee").replace(" ", "").upper()
     if len(insee_code) == 4 and insee_code.isascii() and insee_code.isdigit():
@@ -420,16 +448,22 @@ def validate_row(
     if phone_text:
         phone = normalise_phone(phone_text) or ""
         if not phone:
-            row.error(
+            # Optional contact values: a bad one is dropped, the person is still imported.
+            row.warning(
                 "telephone",
-                f"« {row.column('telephone')} » : numéro de téléphone invalide (10 chiffres, ou +indicatif).",
+                f"« {row.column('telephone')} » : numéro de téléphone invalide (10 chiffres, ou +indicatif) ; "
+                f"il n'est pas importé, le reste de la ligne l'est.",
             )
 
     email = row.text("courriel")
     if email:
         email_ok = len(email) <= _field_length["email"] and _validator_message(_email_validator, email) is None
         if not email_ok:
-            row.error("courriel", f"« {row.column('courriel')} » : adresse électronique invalide.")
+            row.warning(
+                "courriel",
+                f"« {row.column('courriel')} » : adresse électronique invalide ; "
+                f"elle n'est pas importée, le reste de la ligne l'est.",
+            )
             email = ""
 
     status_text = row.text("statut_droits")
@@ -482,5 +516,6 @@ def validate_row(
         sdd=sdd,
         rsa_entry_date=entry_date,
         household=household,
+        warnings=tuple(row.warnings),
     )
     return record, ()

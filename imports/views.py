@@ -1,5 +1,6 @@
 """Imports of the CAF/MSA files: upload (a dry run by default), progress, result, refused rows, launch of
-the real import after a dry run (casework/imports/services.py, docs/imports.md).
+the real import after a dry run (imports/services.py, docs/imports.md). The row report lists the refused rows and
+the warnings on rows imported (an invalid phone dropped...).
 
 Department admins only (403 for anybody else). Every import is reached through `visible_imports(user)`:
 all the Département's imports for a department admin, so that a colleague can follow or launch an
@@ -37,7 +38,7 @@ PAGE_SIZE = 20
 ERRORS_PAGE_SIZE = 50
 # The import's page asks for its progress this often while it is queued or at work.
 POLL_SECONDS = 2
-ERRORS_HEADER = ["ligne", "colonne", "motif", "valeur"]
+ERRORS_HEADER = ["ligne", "effet", "colonne", "motif", "valeur"]
 
 
 def _see_other(url: str) -> HttpResponseRedirect:
@@ -128,7 +129,7 @@ def _detail_context(request, beneficiary_import: BeneficiaryImport) -> dict:
 @never_cache
 def import_detail(request, import_id):
     """One import: its progress (htmx polls the partial while it is queued or at work), then its counts,
-    the fields it changed and the refused rows, a page at a time."""
+    the fields it changed and its row report (refused rows, warnings on rows imported), a page at a time."""
     check_manages_imports(request.user)
     beneficiary_import = _get_import_or_404(request.user, import_id)
     context = _detail_context(request, beneficiary_import)
@@ -186,10 +187,13 @@ def _error_lines(beneficiary_import: BeneficiaryImport):
     rows = (
         ImportRowError.objects.filter(beneficiary_import=beneficiary_import)
         .order_by("line", "pk")
-        .values_list("line", "column", "message", "value")
+        .values_list("line", "level", "column", "message", "value")
     )
-    for index, (line, column, message, value) in enumerate(rows.iterator(chunk_size=2000), start=1):
-        writer.writerow([line, _formula_safe(column), _formula_safe(message), _formula_safe(value)])
+    levels = dict(ImportRowError.Level.choices)
+    for index, (line, level, column, message, value) in enumerate(rows.iterator(chunk_size=2000), start=1):
+        writer.writerow(
+            [line, levels.get(level, level), _formula_safe(column), _formula_safe(message), _formula_safe(value)]
+        )
         if index % 2000 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -200,11 +204,12 @@ def _error_lines(beneficiary_import: BeneficiaryImport):
 @require_safe
 @never_cache
 def import_errors_export(request, import_id):
-    """The refused rows of an import as CSV (UTF-8 with a byte-order mark, ";", formula-safe cells)."""
+    """The row report of an import (refused rows and warnings) as CSV (UTF-8 with a byte-order mark, ";",
+    formula-safe cells)."""
     check_manages_imports(request.user)
     audit_annotate(request, object_type="beneficiary_import", object_id=str(import_id))
     beneficiary_import = _get_import_or_404(request.user, import_id)
     day = timezone.localtime(beneficiary_import.uploaded_at)
     response = StreamingHttpResponse(_error_lines(beneficiary_import), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="lignes-refusees-import-{day:%Y-%m-%d-%H%M}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="rapport-lignes-import-{day:%Y-%m-%d-%H%M}.csv"'
     return response

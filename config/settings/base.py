@@ -261,6 +261,15 @@ PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "var" / "
 # The Département this instance serves (name, logo and colours of the interface).
 PARCOURS_DEPARTEMENT_NAME = env_str("PARCOURS_DEPARTEMENT_NAME", "Département de démonstration")
 PARCOURS_LOGO = env_str("PARCOURS_LOGO", "img/logo-departement.svg")
+# The Département's postcodes begin with one of these (its number: "59"; overseas, three digits: "974";
+# Corsica, "20"; a Département with communes served by a neighbour's post office lists that prefix too).
+# An imported row whose postcode begins otherwise is imported with a warning. Empty: no check.
+PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES = env_list("PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES", ["59"])
+for _prefix in PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES:
+    if not (_prefix.isascii() and _prefix.isdigit() and 2 <= len(_prefix) <= 5):
+        raise ImproperlyConfigured(
+            f"PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES holds postcode beginnings of 2 to 5 digits, not {_prefix!r}."
+        )
 PARCOURS_PRIMARY_COLOR = checked_color("PARCOURS_PRIMARY_COLOR", env_str("PARCOURS_PRIMARY_COLOR", "#1d4f73"))
 PARCOURS_SECONDARY_COLOR = checked_color("PARCOURS_SECONDARY_COLOR", env_str("PARCOURS_SECONDARY_COLOR", "#7a3b69"))
 # The app's address as people reach it, for the links of e-mails (notifications): required in production.

@@ -152,3 +152,13 @@ def test_development_caches_in_local_memory_unless_cache_url_is_set():
     assert load_settings(code=CACHE_LOCATION, **env, CACHE_URL="redis://127.0.0.1:6379/2").stdout.strip() == (
         "redis://127.0.0.1:6379/2"
     )
+
+
+def test_the_departements_postcode_prefixes_are_digits():
+    code = "import config.settings.base as s; print(s.PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES)"
+    assert load_settings(code, **PRODUCTION_ENV, PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES="974, 976").stdout.strip() == (
+        "['974', '976']"
+    )
+    refused = load_settings(code, **PRODUCTION_ENV, PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES="59,Nord")
+    assert refused.returncode != 0
+    assert "PARCOURS_DEPARTEMENT_POSTCODE_PREFIXES" in refused.stderr

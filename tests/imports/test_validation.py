@@ -62,10 +62,6 @@ def test_a_birth_date_in_the_future_refuses_the_row(tmp_path):
         ("code_postal", "7500A", "Le code postal comporte cinq chiffres."),
         ("code_insee", "2C004", "Le code INSEE comporte cinq caractères"),
         ("code_insee", "123456", "Le code INSEE comporte cinq caractères"),
-        ("telephone", "06 12 34", "numéro de téléphone invalide"),
-        ("telephone", "appeler le soir", "numéro de téléphone invalide"),
-        ("courriel", "lea.martin@", "adresse électronique invalide"),
-        ("courriel", "lea martin@example.org", "adresse électronique invalide"),
         ("date_statut", "32/01/2025", "date invalide"),
         ("date_statut", "01/01/1980", "antérieure au 01/12/1988"),
         ("date_entree_rsa", "2099-01-01", "trop éloignée dans le futur"),
@@ -83,6 +79,25 @@ def test_an_optional_column_with_a_bad_value_refuses_the_row(tmp_path, column, v
     error = only_error(result)
     assert error.column == column
     assert message in error.message
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("telephone", "06 12 34", "numéro de téléphone invalide"),
+        ("telephone", "appeler le soir", "numéro de téléphone invalide"),
+        ("courriel", "lea.martin@", "adresse électronique invalide"),
+        ("courriel", "lea martin@example.org", "adresse électronique invalide"),
+    ],
+)
+def test_a_bad_optional_contact_value_is_dropped_with_a_warning_and_the_row_is_kept(tmp_path, column, value, message):
+    result = one_row(tmp_path, {}, extra_columns={column: value})
+
+    assert result.is_valid and not result.errors
+    assert (result.record.phone, result.record.email) == ("", "")
+    (warning,) = result.record.warnings
+    assert (warning.line, warning.column, warning.value) == (2, column, value)
+    assert message in warning.message and "le reste de la ligne" in warning.message
 
 
 @pytest.mark.parametrize(
@@ -104,9 +119,9 @@ def test_a_malformed_household_refuses_the_row(tmp_path, value, message):
 
 
 def test_all_the_errors_of_a_row_are_reported_together(tmp_path):
-    result = one_row(tmp_path, {"nom": "", "date_naissance": "demain"}, extra_columns={"courriel": "x"})
+    result = one_row(tmp_path, {"nom": "", "date_naissance": "demain"}, extra_columns={"sexe": "x"})
 
-    assert [error.column for error in result.errors] == ["nom", "date_naissance", "courriel"]
+    assert [error.column for error in result.errors] == ["nom", "date_naissance", "sexe"]
 
 
 def test_the_report_names_the_column_as_the_file_names_it(tmp_path):

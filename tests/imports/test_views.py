@@ -186,10 +186,10 @@ def test_the_refused_rows_download_as_a_formula_safe_csv(client, admin, finished
 
     content = b"".join(response.streaming_content).decode("utf-8")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert content.startswith("\ufeffligne;colonne;motif;valeur\r\n")
+    assert content.startswith("\ufeffligne;effet;colonne;motif;valeur\r\n")
     rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff")), delimiter=";"))
     assert len(rows) - 1 == ImportRowError.objects.filter(beneficiary_import=finished_import).count() >= 2
-    assert {r[0] for r in rows[1:]} == {"3", "4"}
+    assert {(r[0], r[1]) for r in rows[1:]} == {("3", "Ligne refusée"), ("4", "Ligne refusée")}
     assert all(not cell.startswith(("=", "+", "-", "@")) for r in rows[1:] for cell in r)
 
 

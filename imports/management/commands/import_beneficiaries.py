@@ -78,12 +78,13 @@ class Command(BaseCommand):
             return (
                 f"{path.name} (simulation) : {done.rows_processed} lignes, {done.created_count} à créer, "
                 f"{done.updated_count} à mettre à jour, {done.closed_count} à terminer, "
-                f"{done.unchanged_count} inchangés, {done.refused_count} refusées."
+                f"{done.unchanged_count} inchangés, {done.refused_count} refusées, "
+                f"{done.warning_count} avec avertissement."
             )
         return (
             f"{path.name} : {done.created_count} créés, {done.updated_count} mis à jour, "
             f"{done.closed_count} terminés, {done.unchanged_count} inchangés, {done.refused_count} lignes refusées "
-            f"sur {done.rows_processed}."
+            f"et {done.warning_count} avec avertissement sur {done.rows_processed}."
         )
 
     def _move(self, path: Path, done_folder: Path) -> None:
