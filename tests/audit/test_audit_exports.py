@@ -812,3 +812,13 @@ def test_the_list_shows_only_my_exports_with_a_constant_number_of_queries(
     assert str(theirs.public_id) not in html
     assert "Page 1 sur 2" in html
     assert html.count("Télécharger<span") == 20
+
+
+def test_the_export_pages_give_the_file_size_in_french_units(client, auditor):
+    export = done_export(auditor)
+    AuditExport.objects.filter(pk=export.pk).update(file_size=1536)
+    client.force_login(auditor)
+    for url in (reverse("audit:exports"), reverse("audit:export_status", args=[export.public_id])):
+        html = client.get(url).content.decode()
+        assert "1,5\u00a0Ko" in html, url
+        assert "Kio" not in html, url
