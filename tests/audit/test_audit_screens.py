@@ -38,6 +38,7 @@ def make_event(*, at=None, action=AuditEvent.Action.VIEW_FILE, actor=None, **fie
     """An event as the middleware would have written it at `at` (the screens read the trail, they do
     not verify its chain: verify_audit's tests are in test_audit.py)."""
     at = at or timezone.now()
+    fields.setdefault("status_code", 200)
     if actor is not None:
         memberships = actor.active_memberships
         fields.setdefault("actor_username", actor.username)
@@ -52,7 +53,6 @@ def make_event(*, at=None, action=AuditEvent.Action.VIEW_FILE, actor=None, **fie
         hash="f" * 64,
         actor=actor,
         action=action,
-        status_code=200,
         ip_address="10.0.0.1",
         **fields,
     )
@@ -644,7 +644,8 @@ def test_the_csv_holds_exactly_the_report_rows_and_defuses_formulas(client, pers
         "Action",
         "Motif",
         "Adresse IP",
-        "Code de réponse",
+        "Réponse",
+        "Écran",
     ]
     assert [row[0] for row in rows[1:]] == [
         "14/03/2025 09:00:00",
@@ -663,7 +664,7 @@ def test_the_csv_holds_exactly_the_report_rows_and_defuses_formulas(client, pers
         "Accès exceptionnel",
         EMERGENCY_REASON,
     ]
-    assert rows[5][7:] == ["10.0.0.1", "200"]
+    assert rows[5][7:] == ["10.0.0.1", "accepté", "—"]
 
 
 @pytest.mark.parametrize(
