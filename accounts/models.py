@@ -26,8 +26,10 @@ class User(AbstractUser):
     objects = UserManager()
 
     class Meta:
-        verbose_name = "utilisateur·rice"
-        verbose_name_plural = "utilisateur·rice·s"
+        # "compte": the admin's titles put it after "de" ("Ajout de compte", "Modification de compte");
+        # a name beginning with a vowel would read "Ajout de utilisateur·rice".
+        verbose_name = "compte"
+        verbose_name_plural = "comptes"
         ordering = ["last_name", "first_name", "username"]
 
     def __str__(self):

@@ -7,7 +7,14 @@ from django.views.decorators.http import require_safe
 
 from accounts.models import Role
 
-# What each role can do in Parcours, shown on the home page. Keep in step with docs/permissions.md.
+# What each role can do in Parcours, shown on the home page under its heading ("En tant que" elided by hand:
+# a role's label begins with a vowel or not). Keep in step with docs/permissions.md.
+ROLE_HEADINGS = {
+    Role.REFERENT: "En tant que référent·e insertion",
+    Role.SUPERVISOR: "En tant que responsable d'équipe",
+    Role.DEPARTMENT_ADMIN: "En tant qu'administrateur·rice départemental·e",
+    Role.AUDITOR: "En tant qu'auditeur·rice ou DPO",
+}
 ROLE_CAPABILITIES = {
     Role.REFERENT: [
         "Suivre les dossiers dont vous êtes le ou la référent·e et ceux qui vous sont partagés.",
@@ -34,7 +41,7 @@ ROLE_CAPABILITIES = {
 def home(request):
     memberships = request.user.active_memberships
     roles = sorted({membership.role for membership in memberships}, key=list(Role.values).index)
-    capabilities = [(Role(role).label, ROLE_CAPABILITIES[Role(role)]) for role in roles]
+    capabilities = [(ROLE_HEADINGS[Role(role)], ROLE_CAPABILITIES[Role(role)]) for role in roles]
     return render(request, "accounts/home.html", {"memberships": memberships, "capabilities": capabilities})
 
 

@@ -41,6 +41,7 @@ from audit import tasks
 from audit.filters import audit_event_filterset
 from audit.models import AuditEvent, AuditExport
 from audit.permissions import check_reads_audit_trail, reads_audit_trail, visible_audit_events
+from audit.trail import ADMIN_PREFIX, ADMIN_SCREEN, RESPONSE_LABELS, SCREEN_NAMES, admin_screen_names
 from core.csv import FORMULA_PATTERN
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,9 @@ HEADER = [
     "rang",
     "empreinte",
     "empreinte_precedente",
+    # Added by issue 27, at the end so that no column moves: the screen and the answer in words.
+    "ecran_libelle",
+    "reponse_libelle",
 ]
 CSV_HEADER = ("\ufeff" + ";".join(HEADER) + "\r\n").encode()
 # The cells that are never text: numbers, and an IP address (inet), which is never empty.
@@ -332,8 +336,37 @@ def _columns(*, formula_safe: bool) -> dict:
         "rang": F("sequence"),
         "empreinte": F("hash"),
         "empreinte_precedente": F("previous_hash"),
+        "ecran_libelle": _screen_labels(),
+        "reponse_libelle": _response_labels(),
     }
     return columns
+
+
+def _screen_labels() -> Case:
+    """audit.trail.screen_name in SQL: the French name of each screen (the URL name itself when it has
+    none, nothing for an event without a screen)."""
+    names = {**SCREEN_NAMES, **admin_screen_names()}
+    return Case(
+        *(When(url_name=url_name, then=Value(label)) for url_name, label in names.items()),
+        When(url_name__startswith=ADMIN_PREFIX, then=Value(ADMIN_SCREEN)),
+        default=F("url_name"),
+        output_field=CharField(),
+    )
+
+
+def _response_labels() -> Case:
+    """audit.trail.response_label in SQL ("accepté", "refusé (404)"...; nothing when there was no answer)."""
+    text: TextField = TextField()
+    code = Cast("status_code", output_field=text)
+    return Case(
+        *(When(status_code=status, then=Value(label)) for status, label in RESPONSE_LABELS.items()),
+        When(status_code__gte=200, status_code__lt=300, then=Value("accepté")),
+        When(status_code__gte=500, then=Concat(Value("erreur du serveur ("), code, Value(")"), output_field=text)),
+        When(status_code__gte=400, then=Concat(Value("refusé ("), code, Value(")"), output_field=text)),
+        When(status_code__isnull=False, then=Concat(Value("réponse "), code, output_field=text)),
+        default=Value(""),
+        output_field=text,
+    )
 
 
 def export_rows(events, *, formula_safe: bool = False):

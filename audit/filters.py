@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.models import Structure, User
 from audit.models import AuditEvent
 from casework.models import Beneficiary
+from core.search import is_long_enough
 
 # How an event's `actor_structures` joins the names of its actor's structures (audit.trail).
 STRUCTURE_SEPARATOR = ", "
@@ -43,14 +44,38 @@ def day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def beneficiary_ids_for(value: str) -> list[int]:
-    """The files an auditor names by allocataire number (CAF or MSA) or by public id."""
-    value = value.strip()
+# A CAF/MSA number as the app shows it or as it is read out: "CAF 2620084", "MSA n° 1234567", "262 00 84",
+# "2620084". The organism, when given, must be the file's.
+ALLOCATAIRE_NUMBER = re.compile(
+    r"(?:(?P<organism>caf|msa)\s*)?(?:n\s*[°º˚o]\.?\s*)?(?P<number>\d[\d\s]*)", re.IGNORECASE
+)
+
+
+def _public_id(value: str) -> uuid.UUID | None:
     try:
-        public_id = uuid.UUID(value)
+        return uuid.UUID(value)
     except ValueError:
-        return list(Beneficiary.objects.filter(allocataire_number=value).values_list("pk", flat=True))
-    return list(Beneficiary.objects.filter(public_id=public_id).values_list("pk", flat=True))
+        return None
+
+
+def beneficiary_ids_for(value: str) -> list[int] | QuerySet:
+    """The files an auditor names: by allocataire number, in the formats the app shows ("CAF 2620084",
+    "MSA n° 1234567", a number with spaces), by public id, or by the person's name (every word in the
+    names, accents and case aside: `Beneficiary.objects.matching`, the caseload's search)."""
+    value = value.strip()
+    files = Beneficiary.objects.all()
+    if public_id := _public_id(value):
+        files = files.filter(public_id=public_id)
+    elif number := ALLOCATAIRE_NUMBER.fullmatch(value):
+        files = files.filter(allocataire_number="".join(number["number"].split()))
+        if number["organism"]:
+            files = files.filter(organism=number["organism"].lower())
+    elif is_long_enough(value):
+        # A name may match many files: their ids as a subquery, not as that many parameters.
+        return files.matching(value).values("pk")
+    else:
+        return []
+    return list(files.values_list("pk", flat=True))
 
 
 class AuditEventFilterForm(forms.Form):
@@ -58,13 +83,15 @@ class AuditEventFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             if isinstance(field.widget, forms.CheckboxSelectMultiple):
                 field.widget.attrs["class"] = "form-check-input"
             elif isinstance(field.widget, forms.Select):
                 field.widget.attrs["class"] = "form-select form-select-sm"
             else:
                 field.widget.attrs["class"] = "form-control form-control-sm"
+            if field.help_text:
+                field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}-aide"
 
     def full_clean(self):
         super().full_clean()
@@ -72,7 +99,8 @@ class AuditEventFilterForm(forms.Form):
             if name in self.fields:
                 attrs = self.fields[name].widget.attrs
                 attrs["class"] += " is-invalid"
-                attrs["aria-describedby"] = f"{self[name].auto_id}-erreur"
+                described_by = [attrs.get("aria-describedby", ""), f"{self[name].auto_id}-erreur"]
+                attrs["aria-describedby"] = " ".join(part for part in described_by if part)
 
     def clean(self):
         cleaned = super().clean()
@@ -130,7 +158,10 @@ class AuditEventFilterSet(AuditPeriodFilterSet):
         empty_label="Toutes",
     )
     beneficiaire = django_filters.CharFilter(
-        label="Bénéficiaire (n° allocataire ou identifiant du dossier)", method="filter_beneficiary", max_length=64
+        label="Bénéficiaire (n° allocataire, nom ou identifiant du dossier)",
+        method="filter_beneficiary",
+        max_length=64,
+        help_text="Par exemple « CAF 2620084 », « 262 0084 » ou « Zoé Zidane ».",
     )
     action = django_filters.MultipleChoiceFilter(
         label="Action",

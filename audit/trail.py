@@ -8,11 +8,14 @@ and per shard of actors), so that `verify_audit` finds an event altered or remov
 """
 
 import datetime
+import functools
 import hashlib
 import json
 import uuid
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib import admin
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
@@ -56,6 +59,135 @@ WRITE_PREFIXES = ("casework:", "team:", "imports:", "audit:")
 # is a permission change; any other change there (structures, reference lists) a write.
 ADMIN_PREFIX = "admin:"
 PERMISSION_MODELS = ("accounts_user_", "accounts_membership_", "auth_group_")
+
+# What each screen the trail records is called for the people who read it (the auditor's screens, the
+# access report and the exports), by URL name: every name of the audited namespaces, since any POST there
+# is recorded as a write (tests/audit/test_audit_labels.py checks that none is missing). The admin's
+# screens are named from their model (`screen_name`).
+SCREEN_NAMES = {
+    # The files (www; namespace `casework`).
+    "casework:caseload": "Liste des dossiers",
+    "casework:caseload_search": "Recherche de dossiers",
+    "casework:file_detail": "Page du dossier",
+    "casework:note_detail": "Lecture d'une note",
+    "casework:note_create": "Nouvelle note",
+    "casework:note_recipients_search": "Recherche des destinataires d'une note",
+    "casework:share_create": "Partage du dossier",
+    "casework:share_end": "Fin d'un partage",
+    "casework:share_target_search": "Recherche des destinataires d'un partage",
+    "casework:emergency_access": "Accès exceptionnel à un dossier",
+    "casework:step_create": "Nouvelle étape",
+    "casework:step_status": "Avancement d'une étape",
+    "casework:appointment_create": "Nouveau rendez-vous",
+    "casework:appointment_record": "Issue d'un rendez-vous",
+    "casework:entry_correct": "Correction d'une saisie",
+    "casework:entry_withdraw": "Retrait d'une saisie",
+    "casework:contract_create": "Nouveau contrat",
+    "casework:contract_sign": "Signature d'un contrat",
+    "casework:contract_renew": "Renouvellement d'un contrat",
+    "casework:orientation_decide": "Décision d'orientation",
+    "casework:reorientation_request": "Demande de réorientation",
+    "casework:reorientation_decide": "Décision sur une demande de réorientation",
+    "casework:objective_create": "Nouvel objectif",
+    "casework:objective_status": "Avancement d'un objectif",
+    "casework:action_create": "Nouvelle action d'un objectif",
+    "casework:action_status": "Avancement d'une action",
+    "casework:diagnostic_create": "Nouveau diagnostic socio-professionnel",
+    "casework:barrier_resolve": "Levée d'un frein",
+    "casework:support_end": "Fin d'accompagnement",
+    # The audit trail.
+    "audit:events": "Journal d'audit",
+    "audit:event_detail": "Événement du journal d'audit",
+    "audit:access_report": "Rapport des accès à un dossier",
+    "audit:access_report_export": "Export du rapport des accès à un dossier",
+    "audit:exports": "Exports du journal d'audit",
+    "audit:export_status": "Suivi d'un export du journal d'audit",
+    "audit:export_download": "Téléchargement d'un export du journal d'audit",
+    # Supervision.
+    "team:dashboard": "Tableau de bord de l'équipe",
+    "team:dashboard_export": "Export du tableau de bord de l'équipe",
+    "team:alerts": "Alertes de l'équipe",
+    "team:alerts_export": "Export des alertes de l'équipe",
+    "team:reassign": "Réaffectation de dossiers",
+    "team:covers": "Intérims",
+    "team:cover_cancel": "Annulation d'un intérim",
+    "team:notifications": "Notifications",
+    "team:notification_read": "Notification lue",
+    # Imports.
+    "imports:list": "Imports des flux CAF/MSA",
+    "imports:detail": "Suivi d'un import",
+    "imports:run": "Lancement d'un import",
+    "imports:errors_export": "Export des lignes refusées d'un import",
+}
+ADMIN_SCREEN = "Administration"
+ADMIN_VIEWS = {
+    "changelist": "liste",
+    "add": "ajout",
+    "change": "modification",
+    "delete": "suppression",
+    "history": "historique",
+    "password_change": "changement de mot de passe",
+}
+
+
+@functools.cache
+def admin_screen_names() -> dict[str, str]:
+    """The admin's screens of each model registered there, named from the model: "Administration,
+    comptes : modification" for `admin:accounts_user_change`."""
+    return {
+        f"{ADMIN_PREFIX}{model._meta.app_label}_{model._meta.model_name}_{view}": (
+            f"{ADMIN_SCREEN}, {model._meta.verbose_name_plural} : {label}"
+        )
+        for model in apps.get_models()
+        if admin.site.is_registered(model)
+        for view, label in ADMIN_VIEWS.items()
+    }
+
+
+def screen_name(url_name: str) -> str:
+    """The screen's French name: "Page du dossier" for `casework:file_detail`, "Administration, comptes :
+    modification" for `admin:accounts_user_change`, "Administration" for the admin's other screens; the
+    URL name itself when it has none (an event recorded before a screen was renamed), "—" for an event
+    without a screen (a login)."""
+    if not url_name:
+        return "—"
+    if url_name in SCREEN_NAMES:
+        return SCREEN_NAMES[url_name]
+    if url_name.startswith(ADMIN_PREFIX):
+        return admin_screen_names().get(url_name, ADMIN_SCREEN)
+    return url_name
+
+
+# The answer to an audited request, in words (the status code in brackets when it is not a plain success).
+RESPONSE_LABELS = {
+    301: "accepté, redirigé",
+    302: "accepté, redirigé",
+    303: "accepté, redirigé",
+    304: "accepté",
+    400: "refusé : demande invalide (400)",
+    401: "refusé : non connecté (401)",
+    403: "interdit (403)",
+    404: "refusé (404)",
+    405: "refusé : méthode non permise (405)",
+    410: "refusé : n'existe plus (410)",
+    429: "refusé : trop de tentatives (429)",
+}
+
+
+def response_label(status_code: int | None) -> str:
+    """ "accepté" for 200, "refusé (404)", "interdit (403)", "erreur du serveur (500)"; "—" when none."""
+    if status_code is None:
+        return "—"
+    if status_code in RESPONSE_LABELS:
+        return RESPONSE_LABELS[status_code]
+    if 200 <= status_code < 300:
+        return "accepté"
+    if status_code >= 500:
+        return f"erreur du serveur ({status_code})"
+    if status_code >= 400:
+        return f"refusé ({status_code})"
+    return f"réponse {status_code}"
+
 
 # The fields the hash covers, in this order (never reorder: old events would stop verifying).
 HASHED_FIELDS = (

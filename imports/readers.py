@@ -17,6 +17,7 @@ from django.conf import settings
 from openpyxl import load_workbook
 
 from casework.models import BeneficiaryOrganism
+from core.formats import file_size
 from imports.columns import (
     IMPORT_COLUMNS,
     HeaderMatch,
@@ -61,10 +62,6 @@ def max_bytes() -> int:
     return getattr(settings, "IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}".replace(".", ",") + " Mo"
-
-
 def detect_format(path: Path, *, filename: str) -> str:
     """CSV, XLSX or XML, from the content (the extension, when there is one, must agree); refuses an
     empty, too big, binary or unsupported file."""
@@ -73,7 +70,7 @@ def detect_format(path: Path, *, filename: str) -> str:
         raise ImportFileError("Le fichier est vide.")
     if size > max_bytes():
         raise ImportFileError(
-            f"Le fichier pèse {_megabytes(size)}, au-delà de la limite de {_megabytes(max_bytes())} : "
+            f"Le fichier pèse {file_size(size)}, au-delà de la limite de {file_size(max_bytes())} : "
             f"découpez-le ou demandez à l'administrateur de relever la limite."
         )
     extension = Path(filename).suffix.lower()

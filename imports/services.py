@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from accounts.models import Structure, User
 from casework.models import Beneficiary
+from core.formats import file_size
 from imports import tasks
 from imports.apply import HOUSEHOLD_FIELD, ApplyContext, BatchCounts, end_reason, process_batch
 from imports.models import BeneficiaryImport, ImportChange, ImportColumnMapping, ImportRowError
@@ -107,8 +108,7 @@ def detect_format(filename: str) -> str:
 
 
 def _too_big_message() -> str:
-    megabytes = settings.IMPORT_MAX_BYTES / (1024 * 1024)
-    return f"Le fichier dépasse la taille maximale autorisée ({megabytes:.0f} Mo)."
+    return f"Le fichier dépasse la taille maximale autorisée ({file_size(settings.IMPORT_MAX_BYTES)})."
 
 
 def _store(chunks: Iterable[bytes], public_id: uuid.UUID, format: str) -> tuple[str, int, str]:

@@ -63,7 +63,7 @@ from audit.permissions import (
     reads_audit_trail,
     visible_audit_events,
 )
-from audit.trail import audit_annotate
+from audit.trail import audit_annotate, response_label, screen_name
 from casework.models import Beneficiary
 from core.csv import csv_cell
 
@@ -112,6 +112,8 @@ def _prepare(events, structure_labels=None) -> None:
         )
         event.is_emergency = event.action == AuditEvent.Action.EMERGENCY_ACCESS
         event.refused = event.status_code is not None and event.status_code in (403, 404)
+        event.screen_label = screen_name(event.url_name)
+        event.response_label = response_label(event.status_code)
 
 
 class BoundedCountPaginator(Paginator):
@@ -281,7 +283,8 @@ ACCESS_REPORT_HEADER = [
     "Action",
     "Motif",
     "Adresse IP",
-    "Code de réponse",
+    "Réponse",
+    "Écran",
 ]
 
 
@@ -297,7 +300,8 @@ def _access_report_rows(events, structure_labels):
             event.get_action_display(),
             event.reason,
             event.ip_address or "",
-            "" if event.status_code is None else event.status_code,
+            response_label(event.status_code),
+            screen_name(event.url_name),
         ]
 
 

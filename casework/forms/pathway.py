@@ -319,7 +319,9 @@ class ContractSignForm(PathwayForm):
 
 
 class OrientationDecisionForm(PathwayForm):
-    track = _choice_field("Parcours", Orientation.Track.choices, required_message="Choisissez le parcours.")
+    track = _choice_field(
+        "Type d'orientation", Orientation.Track.choices, required_message="Choisissez le type d'orientation."
+    )
     organisme_referent = forms.ModelChoiceField(queryset=Structure.objects.none())
     decided_on = _date_field(
         "Date de la décision",
@@ -339,7 +341,9 @@ class OrientationDecisionForm(PathwayForm):
 class ReorientationRequestForm(PathwayForm):
     SERVICE_FIELDS = {"proposed_track": "track", "proposed_organisme": "organisme_referent"}
 
-    track = _choice_field("Parcours proposé", Orientation.Track.choices, required_message="Choisissez le parcours.")
+    track = _choice_field(
+        "Orientation proposée", Orientation.Track.choices, required_message="Choisissez l'orientation proposée."
+    )
     organisme_referent = forms.ModelChoiceField(queryset=Structure.objects.none())
     reason = _reason_field(
         "Motif de la demande",

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "django_htmx",
+    # Helpers without models; an app for its template filters (core/templatetags/formats.py).
+    "core",
     "accounts",
     "casework",
     "audit",

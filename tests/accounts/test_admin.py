@@ -111,3 +111,42 @@ def test_a_refused_admin_form_records_nothing(client):
     response = client.post(reverse("admin:accounts_membership_add"), {"role": Role.REFERENT})
     assert response.status_code == 200
     assert not AuditEvent.objects.filter(url_name__startswith="admin:").exists()
+
+
+# The admin dressed as the app, with a way back (issue 27) ------------------------------------------
+
+
+def admin_pages(personas):
+    return [
+        reverse("admin:index"),
+        reverse("admin:accounts_user_changelist"),
+        reverse("admin:accounts_user_add"),
+        reverse("admin:accounts_user_change", args=[personas.referent.pk]),
+        reverse("admin:accounts_structure_changelist"),
+        reverse("admin:casework_supportendreason_changelist"),
+    ]
+
+
+def test_every_admin_page_links_back_to_the_app(client, personas):
+    client.force_login(personas.admin)
+    for url in admin_pages(personas):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert f'<a id="parcours-back" href="{reverse("home")}">Retour à Parcours</a>' in html, url
+
+
+def test_the_admin_login_page_links_back_to_the_app_too(client, db):
+    html = client.get(reverse("admin:login")).content.decode()
+    assert "Retour à Parcours" in html
+
+
+def test_the_admin_carries_the_app_name_the_departement_and_its_colours(client, personas, settings):
+    settings.PARCOURS_DEPARTEMENT_NAME = "Département du Nord"
+    settings.PARCOURS_PRIMARY_COLOR = "#123456"
+    client.force_login(personas.admin)
+    html = client.get(reverse("admin:accounts_structure_changelist")).content.decode()
+    assert "<title>Sélectionnez l’objet structure à changer | Parcours – administration</title>" in html
+    assert "Parcours – administration</a>" in html and "Département du Nord" in html
+    assert "--header-bg: #123456;" in html
+    assert "Django" not in html.split("<body")[1]

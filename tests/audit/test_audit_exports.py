@@ -29,7 +29,7 @@ from audit.exports import (
 )
 from audit.models import AuditEvent, AuditExport
 from audit.tasks import export_audit_events
-from audit.trail import audit_record
+from audit.trail import audit_record, response_label, screen_name
 from core.csv import FORMULA_PREFIXES
 from tests.accounts.factories import StructureFactory, member
 from tests.casework.factories import BeneficiaryFactory
@@ -131,6 +131,7 @@ def test_the_csv_parses_back_with_every_column(auditor, referent):
     assert row["structures"] == "MDS Nord" and row["roles"] == Role.REFERENT
     assert row["action"] == "emergency_access" and row["action_libelle"] == "Accès exceptionnel"
     assert row["ecran"] == "casework:file_detail" and row["code_reponse"] == "200"
+    assert row["ecran_libelle"] == "Page du dossier" and row["reponse_libelle"] == "accepté"
     assert row["beneficiaire"] == str(file.public_id) and row["numero_allocataire"] == "1234567"
     assert (row["type_objet"], row["objet"], row["motif"]) == ("note", "abc", "Signalement urgent")
     assert json.loads(row["details"]) == {"filters": {"statut": ["open"]}, "count": 2}
@@ -812,3 +813,41 @@ def test_the_list_shows_only_my_exports_with_a_constant_number_of_queries(
     assert str(theirs.public_id) not in html
     assert "Page 1 sur 2" in html
     assert html.count("Télécharger<span") == 20
+
+
+def test_the_export_pages_give_the_file_size_in_french_units(client, auditor):
+    export = done_export(auditor)
+    AuditExport.objects.filter(pk=export.pk).update(file_size=1536)
+    client.force_login(auditor)
+    for url in (reverse("audit:exports"), reverse("audit:export_status", args=[export.public_id])):
+        html = client.get(url).content.decode()
+        assert "1,5\u00a0Ko" in html, url
+        assert "Kio" not in html, url
+
+
+@pytest.mark.parametrize("format", ["csv", "jsonl"])
+def test_the_export_names_the_screen_and_the_answer_in_words_as_the_screens_do(auditor, referent, format):
+    cases = [
+        ("casework:emergency_access", 404),
+        ("admin:accounts_user_change", 302),
+        ("admin:index", 200),
+        ("casework:a_screen_since_removed", 500),
+        ("", None),
+        ("team:reassign", 403),
+        ("imports:run", 418),
+    ]
+    events = [
+        audit_record(action=Action.WRITE, user=referent, url_name=url_name, status_code=status)
+        for url_name, status in cases
+    ]
+    export = done_export(auditor, format=format)
+
+    content = written(export)
+    rows = csv_rows(content) if format == "csv" else [json.loads(line) for line in content.decode().splitlines()]
+    by_id = {str(row["id"]): row for row in rows}
+    for event in events:
+        row = by_id[str(event.pk)]
+        expected_screen = screen_name(event.url_name) if event.url_name else ""
+        expected_answer = response_label(event.status_code) if event.status_code is not None else ""
+        assert (row["ecran_libelle"] or "", row["reponse_libelle"] or "") == (expected_screen, expected_answer)
+    assert by_id[str(events[1].pk)]["ecran_libelle"] == "Administration, comptes : modification"

@@ -38,6 +38,7 @@ def make_event(*, at=None, action=AuditEvent.Action.VIEW_FILE, actor=None, **fie
     """An event as the middleware would have written it at `at` (the screens read the trail, they do
     not verify its chain: verify_audit's tests are in test_audit.py)."""
     at = at or timezone.now()
+    fields.setdefault("status_code", 200)
     if actor is not None:
         memberships = actor.active_memberships
         fields.setdefault("actor_username", actor.username)
@@ -52,7 +53,6 @@ def make_event(*, at=None, action=AuditEvent.Action.VIEW_FILE, actor=None, **fie
         hash="f" * 64,
         actor=actor,
         action=action,
-        status_code=200,
         ip_address="10.0.0.1",
         **fields,
     )
@@ -644,7 +644,8 @@ def test_the_csv_holds_exactly_the_report_rows_and_defuses_formulas(client, pers
         "Action",
         "Motif",
         "Adresse IP",
-        "Code de réponse",
+        "Réponse",
+        "Écran",
     ]
     assert [row[0] for row in rows[1:]] == [
         "14/03/2025 09:00:00",
@@ -663,4 +664,53 @@ def test_the_csv_holds_exactly_the_report_rows_and_defuses_formulas(client, pers
         "Accès exceptionnel",
         EMERGENCY_REASON,
     ]
-    assert rows[5][7:] == ["10.0.0.1", "200"]
+    assert rows[5][7:] == ["10.0.0.1", "accepté", "—"]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "2345678",
+        "CAF 2345678",  # as the trail's rows and the file page show it
+        "caf n° 2345678",  # as the event's page and the access report show it
+        "CAF2345678",
+        " 234 56 78 ",  # read out in groups
+        "Zidane",
+        "zoe zidane",  # accents and case aside
+        "ZIDANE Zoé",
+        "{public_id}",
+    ],
+)
+def test_the_search_by_file_accepts_the_formats_the_app_shows(client, personas, trail, typed):
+    client.force_login(personas.auditor)
+
+    response = client.get(EVENTS_URL, {"beneficiaire": typed.format(public_id=personas.file.public_id)})
+
+    assert listed(response) == {trail.late_on_9.pk, trail.note.pk, trail.emergency.pk}
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("MSA 2345678", []),  # the number is a CAF one
+        ("2345679", []),
+        ("Zidane Xena", []),  # every word must be in the same file's names
+        ("z", []),  # too short to name anybody
+        ("Xavier", ["early_on_10"]),
+    ],
+)
+def test_the_search_by_file_finds_only_the_file_named(client, personas, trail, typed, expected):
+    client.force_login(personas.auditor)
+
+    response = client.get(EVENTS_URL, {"beneficiaire": typed})
+
+    assert listed(response) == {getattr(trail, name).pk for name in expected}
+
+
+def test_the_search_by_file_says_which_formats_it_accepts(client, personas):
+    client.force_login(personas.auditor)
+
+    page = client.get(EVENTS_URL).content.decode()
+
+    assert "n° allocataire, nom ou identifiant du dossier" in page
+    assert 'aria-describedby="id_beneficiaire-aide"' in page and "« CAF 2620084 »" in page

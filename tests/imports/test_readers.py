@@ -197,7 +197,7 @@ def test_a_file_bigger_than_the_limit_is_refused(tmp_path, settings):
     settings.IMPORT_MAX_BYTES = 50
     path = write_csv(tmp_path, [HEADER, VALID])
 
-    with pytest.raises(ImportFileError, match="au-delà de la limite de 0,0 Mo"):
+    with pytest.raises(ImportFileError, match="au-delà de la limite de 50\u00a0octets"):
         read_import_file(path, filename="x.csv")
 
 

@@ -222,3 +222,11 @@ def test_a_department_admin_keeps_the_column_mappings_in_the_admin(client, admin
     assert (mapping.created_by, mapping.updated_by) == (admin, admin)
     client.force_login(member(Role.REFERENT))
     assert client.get(url).status_code == 302  # the admin site is closed to anyone else
+
+
+def test_the_import_page_gives_the_file_size_in_french_units(client, admin, finished_import):
+    BeneficiaryImport.objects.filter(pk=finished_import.pk).update(file_size=3 * 1024 * 1024 + 512 * 1024)
+    client.force_login(admin)
+    html = client.get(reverse("imports:detail", args=[finished_import.public_id])).content.decode()
+    assert "3,5\u00a0Mo" in html
+    assert "Mio" not in html and "Kio" not in html
