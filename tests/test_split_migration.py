@@ -432,7 +432,7 @@ def test_the_split_is_applied_and_every_table_keeps_its_rows(upgrade):
     before, after = upgrade.before, upgrade.after
     added = [row for row in after["migrations"] if row not in before["migrations"]]
     # This tree migrates to its latest state: the split's migrations, then those written since (issue 27's
-    # imports.0002...), which are not the split's business.
+    # imports.0002, accounts.0003...), which are not the split's business.
     assert [row for row in added if row in SPLIT_MIGRATIONS] == SPLIT_MIGRATIONS
     assert set(after["counts"]) == set(before["counts"]), "no table is created or dropped"
     changed = {
