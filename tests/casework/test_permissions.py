@@ -232,14 +232,15 @@ def test_emergency_access_with_exact_identifiers_and_a_reason(personas, settings
 def test_emergency_access_with_wrong_identifiers_opens_nothing(personas, identifiers):
     identifiers.setdefault("allocataire_number", personas.file.allocataire_number)
     with pytest.raises(NoMatchingFile):
-        emergency_access_open(actor=personas.other, reason="Accueil", **identifiers)
+        emergency_access_open(actor=personas.other, reason="Accueil de la personne sans rendez-vous", **identifiers)
     assert not sees(personas.other, personas.file)
 
 
 def test_emergency_access_needs_a_reason_and_a_referent(personas):
     identifiers = {"allocataire_number": personas.file.allocataire_number, "birth_date": personas.file.birth_date}
-    with pytest.raises(NoMatchingFile):
+    with pytest.raises(ValidationError) as blank:  # before any lookup: it tells nothing about the file
         emergency_access_open(actor=personas.other, reason=" ", **identifiers)
+    assert "reason" in blank.value.message_dict
     with pytest.raises(NoMatchingFile):
         emergency_access_open(actor=personas.auditor, reason="Curiosité", **identifiers)
 
@@ -249,7 +250,7 @@ def test_emergency_access_to_a_file_one_already_sees_records_nothing(personas):
         actor=personas.referent,
         allocataire_number=personas.file.allocataire_number,
         birth_date=personas.file.birth_date,
-        reason="Accueil",
+        reason="Accueil de la personne sans rendez-vous",
     )
     assert beneficiary == personas.file and access is None
 

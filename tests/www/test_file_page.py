@@ -278,7 +278,7 @@ def emergency(personas):
         actor=personas.other,
         allocataire_number=personas.file.allocataire_number,
         birth_date=personas.file.birth_date,
-        reason="MOTIF-URGENCE",
+        reason="MOTIF-URGENCE, personne reçue à l'accueil",
     )
 
 
@@ -397,7 +397,7 @@ def _fill(personas, count, file=None):
         actor=personas.housing_worker,
         allocataire_number=file.allocataire_number,
         birth_date=file.birth_date,
-        reason="Accueil",
+        reason="Accueil de la personne sans rendez-vous",
     )
 
 

@@ -200,7 +200,7 @@ def test_shares_their_end_and_emergency_accesses_appear_for_those_allowed(client
         actor=personas.csapa_worker,
         allocataire_number=personas.file.allocataire_number,
         birth_date=personas.file.birth_date,
-        reason="MOTIF-URGENCE",
+        reason="MOTIF-URGENCE, personne reçue à l'accueil",
     )
     html = timeline_of(page(client, personas.supervisor, personas.file))
     assert "MOTIF-PARTAGE" in html and "Partage arrêté" in html and "Avec Odile Martin" in html
